@@ -1,0 +1,1 @@
+export { sm3 } from './sm3.js'

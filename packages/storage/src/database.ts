@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import pg from 'pg'
+import type { Database } from './schema.js'
+
+export type DialectName = 'sqlite' | 'postgres'
+
+export interface StorageOptions {
+  /** `postgres://…` selects PostgreSQL; absent selects the embedded SQLite file in `dataDir`. */
+  readonly databaseUrl?: string | undefined
+  readonly dataDir: string
+  readonly poolSize?: number
+}
+
+export interface Storage {
+  readonly db: Kysely<Database>
+  readonly dialect: DialectName
+  /** Where the data is, for logs: the SQLite file, or the PostgreSQL URL without its password. */
+  readonly location: string
+  close(): Promise<void>
+}
+
+export const SQLITE_FILE = 'yiqian.db'
+
+export function openStorage(options: StorageOptions): Storage {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 20) : openSqlite(options.dataDir)
+}
+
+function openSqlite(dataDir: string): Storage {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const file = join(dataDir, SQLITE_FILE)
+  const sqlite = new SQLite(file)
+  // WAL lets readers proceed during a write; synchronous=FULL makes every commit durable across power loss.
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = FULL')
+  sqlite.pragma('foreign_keys = ON')
+  sqlite.pragma('busy_timeout = 5000')
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() }
+}
+
+function openPostgres(url: string, max: number): Storage {
+  const pool = new pg.Pool({ connectionString: url, max })
+  // An idle client that loses its server emits 'error'; without a listener that would crash the process.
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return 'postgres://(unparsable URL)'
+  }
+}

@@ -1,0 +1,7 @@
+export type { DialectName, Storage, StorageOptions } from './database.js'
+export { openStorage, redactUrl, SQLITE_FILE } from './database.js'
+export { isUniqueViolation } from './errors.js'
+export type { MigrationStatus } from './migrate.js'
+export { MigrationError, migrateToLatest, migrationStatus } from './migrate.js'
+export type { Database } from './schema.js'
+export { createUnitOfWork, repositoriesOf } from './unit-of-work.js'
