@@ -1,9 +1,5 @@
 /** Every failure the domain can report. The server maps each code to an HTTP problem in one table. */
-export type ErrorCode =
-  | 'ADMINISTRATOR_NOT_FOUND'
-  | 'ADMINISTRATOR_EXISTS'
-  | 'VERSION_CONFLICT'
-  | 'AUDIT_CHAIN_BROKEN'
+export type ErrorCode = 'ADMINISTRATOR_NOT_FOUND' | 'ADMINISTRATOR_EXISTS' | 'VERSION_CONFLICT' | 'AUDIT_CHAIN_BROKEN'
 
 export class DomainError extends Error {
   override readonly name = 'DomainError'

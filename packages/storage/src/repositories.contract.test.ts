@@ -2,7 +2,7 @@ import { type Administrator, type Clock, DomainError, isDomainError, verifyAudit
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStorage, type Storage } from './database.js'
 import { migrateToLatest, migrationStatus } from './migrate.js'
-import { type TestDatabase, createTestDatabase, testDialects } from './testing.js'
+import { createTestDatabase, type TestDatabase, testDialects } from './testing.js'
 import { createUnitOfWork } from './unit-of-work.js'
 
 // One body, run on every database this run covers: SQLite in `npm test`, PostgreSQL in `npm run test:pg`.

@@ -7,7 +7,9 @@ const t0 = new Date('2026-11-28T00:00:00.000Z')
 function chain(n: number): AuditRecord[] {
   const out: AuditRecord[] = []
   for (let i = 0; i < n; i++) {
-    out.push(sealAuditRecord(out.at(-1), { type: 'thing.done', actor: `user-${i}`, data: { i } }, new Date(t0.getTime() + i)))
+    out.push(
+      sealAuditRecord(out.at(-1), { type: 'thing.done', actor: `user-${i}`, data: { i } }, new Date(t0.getTime() + i)),
+    )
   }
   return out
 }

@@ -31,13 +31,23 @@ export const GENESIS_HASH = '0'.repeat(64)
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   )
 }
 
 function chainHash(seq: number, at: Date, event: AuditEvent, prevHash: string): string {
-  const body = canonicalJson([seq, at.toISOString(), event.type, event.actor, event.subject ?? null, event.data ?? {}, prevHash])
+  const body = canonicalJson([
+    seq,
+    at.toISOString(),
+    event.type,
+    event.actor,
+    event.subject ?? null,
+    event.data ?? {},
+    prevHash,
+  ])
   return Buffer.from(sm3(body)).toString('hex')
 }
 
@@ -65,7 +75,8 @@ export function verifyAuditChain(records: readonly AuditRecord[], previous?: { s
           : record.hash !== expected.hash
             ? 'record hash does not match its content'
             : undefined
-    if (reason) throw new DomainError('AUDIT_CHAIN_BROKEN', `audit record ${record.seq}: ${reason}`, { seq: record.seq })
+    if (reason)
+      throw new DomainError('AUDIT_CHAIN_BROKEN', `audit record ${record.seq}: ${reason}`, { seq: record.seq })
     prev = record
   }
 }

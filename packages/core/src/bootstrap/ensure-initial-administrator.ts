@@ -10,7 +10,9 @@ export interface InitialCredential {
   readonly password: string
 }
 
-export type InitialAdministratorOutcome = { readonly created: true; readonly username: string } | { readonly created: false }
+export type InitialAdministratorOutcome =
+  | { readonly created: true; readonly username: string }
+  | { readonly created: false }
 
 /**
  * First start: create the bootstrap administrator with a random password (there is no default password).
@@ -36,7 +38,12 @@ export function createEnsureInitialAdministrator({ uow, clock }: { uow: UnitOfWo
         version: 1,
       }
       await administrators.insert(admin)
-      await audit.append({ type: 'administrator.bootstrapped', actor: 'system', subject: admin.id, data: { username: admin.username } })
+      await audit.append({
+        type: 'administrator.bootstrapped',
+        actor: 'system',
+        subject: admin.id,
+        data: { username: admin.username },
+      })
       await deliver({ username: admin.username, password })
       return { created: true, username: admin.username } as const
     })

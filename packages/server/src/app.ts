@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import helmet from '@fastify/helmet'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import underPressure from '@fastify/under-pressure'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod'
+import { installErrorHandling, sendProblem } from './error-handler.js'
+import { healthRoutes, type Readiness } from './routes/health.js'
+import { installMetrics } from './routes/metrics.js'
+import { installWebApps, type WebApp } from './routes/web.js'
+
+export interface AppOptions {
+  readonly version: string
+  readonly readiness: Readiness
+  /** A pino logger from the composition root, or false for none (tests). */
+  readonly logger: FastifyBaseLogger | false
+  readonly bodyLimit: number
+  readonly webApps: readonly WebApp[]
+  readonly metricsToken?: string | undefined
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/** A caller's `X-Request-Id` is kept when it is well-formed, so that logs can be joined across systems. */
+function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/** Builds the HTTP application. No configuration is read here: everything arrives in `options`. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    genReqId: requestIdOf,
+    bodyLimit: options.bodyLimit,
+    // Slow-client protection: a request must arrive whole within a minute.
+    requestTimeout: 60_000,
+    connectionTimeout: 65_000,
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: false } },
+  }).withTypeProvider<ZodTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  installErrorHandling(app)
+
+  app.addHook('onSend', async function echoRequestId(request, reply) {
+    reply.header('x-request-id', request.id)
+  })
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Ant Design writes its styles at run time (CSS-in-JS).
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // Plain HTTP on a hospital intranet is common behind a TLS-terminating proxy; HSTS belongs there.
+    strictTransportSecurity: false,
+  })
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    pressureHandler: (request, reply) => {
+      sendProblem(request, reply, 'SERVICE_UNAVAILABLE', { detail: '服务器繁忙 / the server is overloaded' })
+    },
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: '医签 Yiqian API',
+        version: options.version,
+        description:
+          '医院电子签名平台接口。错误均以 RFC 9457 problem+json 返回。\n\n' +
+          'Electronic-signature platform for hospitals. Errors are RFC 9457 problem+json documents.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      tags: [{ name: 'operations', description: '运维 / Operations: health, readiness, metrics' }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } })
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  await app.register(healthRoutes({ version: options.version, readiness: options.readiness }))
+  installMetrics(app, { token: options.metricsToken })
+  await installWebApps(app, options.webApps)
+
+  return app
+}

@@ -1,0 +1,8 @@
+export type { AppOptions } from './app.js'
+export { buildApp } from './app.js'
+export type { Config, ConfigProblem } from './config.js'
+export { ConfigError, ENVIRONMENT, loadConfig } from './config.js'
+export type { RunningServer } from './main.js'
+export { INITIAL_CREDENTIAL_FILE, init, migrate, serve, VERSION } from './main.js'
+export type { Problem, ProblemCode } from './problems.js'
+export type { Readiness, ReadinessReport } from './routes/health.js'
