@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'test/e2e/*.test.ts'],
+          exclude: ['**/*.pg.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
         },
       },
@@ -22,7 +23,8 @@ export default defineConfig({
         ssr: { resolve: { conditions: ['yiqian-source'] } },
         test: {
           name: 'pg',
-          include: ['packages/*/src/**/*.pg.test.ts', 'packages/*/src/**/*.contract.test.ts', 'test/e2e/*.pg.test.ts'],
+          // Everything that touches a database, run again on PostgreSQL, plus the PostgreSQL-only suites.
+          include: ['packages/*/src/**/*.contract.test.ts', 'packages/*/src/**/*.pg.test.ts', 'test/e2e/*.test.ts'],
           env: { YIQIAN_TEST_DATABASES: 'postgres' },
           testTimeout: 60_000,
         },

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { sendProblem } from '../error-handler.js'
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
@@ -29,7 +29,17 @@ export function installMetrics(app: FastifyInstance, { token }: { token: string 
     registers: [registry],
   })
 
+  const inFlight = new Gauge({
+    name: 'yiqian_http_requests_in_flight',
+    help: 'HTTP requests accepted and not yet answered',
+    registers: [registry],
+  })
+
+  app.addHook('onRequest', async function countRequest() {
+    inFlight.inc()
+  })
   app.addHook('onResponse', async function observeRequest(request, reply) {
+    inFlight.dec()
     // The route pattern, not the URL, keeps the label set bounded; unknown URLs share one label.
     const route = request.routeOptions.url ?? 'unmatched'
     duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
