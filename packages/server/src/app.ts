@@ -100,7 +100,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Swagger UI sets inline style attributes (a style hash would disable 'unsafe-inline'); the page must also
+    // work over plain HTTP on an intranet and without reaching validator.swagger.io.
+    transformStaticCSP: (header) =>
+      header
+        .replace(/style-src [^;]*;/, "style-src 'self' 'unsafe-inline';")
+        .replace(/font-src [^;]*;/, "font-src 'self' data:;")
+        .replace(' validator.swagger.io', '')
+        .replace(/\s*upgrade-insecure-requests;/, ''),
+    uiConfig: { docExpansion: 'list', validatorUrl: null },
+  })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 

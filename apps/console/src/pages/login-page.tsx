@@ -1,0 +1,27 @@
+import { useTranslation } from 'react-i18next'
+import { AppFooter } from '../components/app-footer'
+import { Brand } from '../components/brand'
+import { LanguageSwitch } from '../components/language-switch'
+import { LoginForm } from '../components/login-form'
+
+export function LoginPage() {
+  const { t } = useTranslation()
+  return (
+    <div className="page">
+      <header className="topbar">
+        <Brand />
+        <LanguageSwitch />
+      </header>
+      <main className="page__main">
+        <section className="login-card" aria-labelledby="login-heading">
+          <h1 id="login-heading" className="login-card__heading">
+            {t('login.heading')}
+          </h1>
+          <p className="login-card__audience">{t('login.audience')}</p>
+          <LoginForm />
+        </section>
+      </main>
+      <AppFooter />
+    </div>
+  )
+}
