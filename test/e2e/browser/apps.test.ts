@@ -61,8 +61,8 @@ describe.each([
   it('shows the product name, the version and the sign-in form in Chinese by default', async () => {
     const { page, problems, close } = await open(path, viewport)
     await expect.poll(() => page.getByTestId('login-form').isVisible()).toBe(true)
-    expect(await page.getByTestId('product-name').innerText()).toContain('医签')
-    expect((await page.getByTestId('product-version').innerText()).trim()).toContain(VERSION)
+    expect(await page.getByTestId('product-name').textContent()).toContain('医签')
+    expect(await page.getByTestId('product-version').textContent()).toContain(VERSION)
     expect(await page.title()).toContain(zhTitle)
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN')
     await shot(page, `${app}-zh-CN`)
@@ -72,7 +72,7 @@ describe.each([
 
   it('switches to English', async () => {
     const { page, problems, close } = await open(`${path}?lang=en`, viewport)
-    await expect.poll(() => page.getByTestId('login-submit').innerText()).toMatch(/sign in/i)
+    await expect.poll(() => page.getByTestId('login-submit').textContent()).toMatch(/sign in/i)
     expect(await page.locator('html').getAttribute('lang')).toBe('en')
     await shot(page, `${app}-en`)
     expect(problems).toEqual([])
@@ -89,7 +89,7 @@ describe.each([
     const error = page.getByTestId('login-error')
     await expect.poll(() => error.isVisible()).toBe(true)
     // Sign-in arrives with the identity milestone; today the server answers with a 404 problem and the page says so.
-    expect(await error.innerText()).toContain('接口不存在')
+    expect(await error.textContent()).toContain('接口不存在')
     await shot(page, `${app}-login-error`)
     await close()
   })
@@ -99,7 +99,7 @@ describe('API reference in Chromium', () => {
   it('renders /docs under the content-security policy', async () => {
     const { page, problems, close } = await open('/docs/', { width: 1280, height: 900 })
     await expect.poll(() => page.locator('.swagger-ui .info .title').count(), { timeout: 15_000 }).toBeGreaterThan(0)
-    expect(await page.locator('.swagger-ui .info .title').innerText()).toContain('Yiqian')
+    expect(await page.locator('.swagger-ui .info .title').textContent()).toContain('Yiqian')
     await expect.poll(() => page.getByText('/readyz').count()).toBeGreaterThan(0)
     await shot(page, 'api-docs')
     expect(problems).toEqual([])
