@@ -32,17 +32,15 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
 export async function migrationStatus(db: Kysely<Database>): Promise<MigrationStatus> {
   const known = await migrator(db).getMigrations()
   const names = new Set(Object.keys(migrations))
-  // getMigrations lists only migrations this build knows; ask the table for ones it does not.
-  let recorded: string[] = []
-  try {
-    const rows = await db
-      .selectFrom('kysely_migration' as never)
-      .select('name' as never)
-      .execute()
-    recorded = rows.map((r) => (r as { name: string }).name)
-  } catch {
-    recorded = []
-  }
+  // getMigrations lists only migrations this build knows; the table (which exists once one has run) may hold newer ones.
+  const recorded = known.some((m) => m.executedAt !== undefined)
+    ? (
+        await db
+          .selectFrom('kysely_migration' as never)
+          .select('name' as never)
+          .execute()
+      ).map((r) => (r as { name: string }).name)
+    : []
   return {
     applied: known.filter((m) => m.executedAt !== undefined).map((m) => m.name),
     pending: known.filter((m) => m.executedAt === undefined).map((m) => m.name),

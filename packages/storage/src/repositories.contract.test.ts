@@ -1,7 +1,7 @@
 import { type Administrator, type Clock, DomainError, isDomainError, verifyAuditChain } from '@yiqian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStorage, type Storage } from './database.js'
-import { migrateToLatest, migrationStatus } from './migrate.js'
+import { MigrationError, migrateToLatest, migrationStatus } from './migrate.js'
 import { createTestDatabase, type TestDatabase, testDialects } from './testing.js'
 import { createUnitOfWork } from './unit-of-work.js'
 
@@ -54,6 +54,24 @@ for (const kind of testDialects()) {
       expect(status.applied).toContain('0001-foundation')
       expect(status.unknown).toEqual([])
       expect(await migrateToLatest(storage.db)).toEqual([])
+    })
+
+    it('notices a database that is newer than this build and refuses to migrate it', async () => {
+      const table = 'kysely_migration' as never
+      await storage.db
+        .insertInto(table)
+        .values({ name: '9999-from-the-future', timestamp: new Date().toISOString() } as never)
+        .execute()
+      try {
+        expect((await migrationStatus(storage.db)).unknown).toEqual(['9999-from-the-future'])
+        await expect(migrateToLatest(storage.db)).rejects.toBeInstanceOf(MigrationError)
+      } finally {
+        await storage.db
+          .deleteFrom(table)
+          .where('name' as never, '=', '9999-from-the-future' as never)
+          .execute()
+      }
+      expect((await migrationStatus(storage.db)).unknown).toEqual([])
     })
 
     it('stores and reads back an administrator with Chinese text, roles and times intact', async () => {
