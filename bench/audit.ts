@@ -1,7 +1,7 @@
 import { systemClock } from '@yiqian/core'
 import { createUnitOfWork, type DialectName, migrateToLatest, openStorage } from '@yiqian/storage'
 import { createTestDatabase } from '@yiqian/storage/testing'
-import { median, type Row } from './run.js'
+import { median, type Row } from './table.js'
 
 /** Committed units of work per second, each appending one audit record (one durable transaction each). */
 export async function auditBench(dialect: DialectName, runs: number, perRun: number): Promise<Row> {

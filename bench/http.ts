@@ -4,7 +4,7 @@ import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { median, type Row } from './run.js'
+import { median, type Row } from './table.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 

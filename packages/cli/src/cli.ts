@@ -1,13 +1,12 @@
+import { isGmError } from '@yiqian/gm'
 import { ConfigError, ENVIRONMENT, init, migrate, serve, VERSION } from '@yiqian/server'
 import { Command, CommanderError } from 'commander'
+import { sm2Command } from './commands/sm2.js'
+import { sm3Command, sm4Command } from './commands/symmetric.js'
+import { UsageError } from './usage-error.js'
 
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
-
-/** A command line that cannot be carried out as written: exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError'
-}
 
 const environmentHelp = `
 环境变量 / Environment:
@@ -67,6 +66,10 @@ export function cli(): Command {
       process.stdout.write(`${VERSION}\n`)
     })
 
+  sm2Command(program)
+  sm3Command(program)
+  sm4Command(program)
+
   return program
 }
 
@@ -84,6 +87,12 @@ export async function run(args: readonly string[]): Promise<number> {
     if (error instanceof ConfigError || error instanceof UsageError) {
       process.stderr.write(`${error.message}\n`)
       return EXIT_USAGE
+    }
+    if (isGmError(error)) {
+      // Data that fails its check is "invalid" (1); an unreadable key, point or option is a usage error (2).
+      const invalid = error.code === 'INVALID_CIPHERTEXT' || error.code === 'INVALID_SIGNATURE'
+      process.stderr.write(`yiqian: ${error.code}: ${error.message}\n`)
+      return invalid ? EXIT_FAILURE : EXIT_USAGE
     }
     process.stderr.write(`yiqian: ${error instanceof Error ? error.message : String(error)}\n`)
     return EXIT_FAILURE

@@ -1,0 +1,117 @@
+import {
+  clientKeygenCommit,
+  clientKeygenReveal,
+  clientSignRequest,
+  createSm2Signer,
+  createSm2Verifier,
+  createTwoPartyClientKeyShare,
+  createTwoPartyReplayLedger,
+  createTwoPartyServerKeyShare,
+  curveBackend,
+  generateSm2KeyPair,
+  KEYGEN_LEDGER_SCOPE,
+  serverKeygenRespond,
+  serverSignStep,
+  sm3,
+  sm4EncryptCbc,
+  sm4GcmEncrypt,
+} from '@yiqian/gm'
+import { opensslCipherSpeed, opensslSm2Speed } from './openssl.js'
+import { median, type Row, rate } from './table.js'
+
+/** National-cryptography figures beside `openssl speed` from the same run (issue 3's targets in the last column). */
+export function gmRows(runs: number, seconds: number): Row[] {
+  const rows: Row[] = []
+  const backend = curveBackend().name
+
+  // SM2: a 32-byte message (the clinical systems mostly send digests), default signer ID.
+  const { privateKey, publicKey } = generateSm2KeyPair()
+  const signer = createSm2Signer(privateKey)
+  const verifier = createSm2Verifier(publicKey)
+  const message = new Uint8Array(32).fill(7)
+  const signatures = Array.from({ length: 64 }, () => signer.sign(message))
+  let i = 0
+  const sign = median(Array.from({ length: runs }, () => rate(() => signer.sign(message), seconds)))
+  const verify = median(
+    Array.from({ length: runs }, () =>
+      rate(() => {
+        if (!verifier.verify(message, signatures[i++ & 63]!)) throw new Error('benchmark signature did not verify')
+      }, seconds),
+    ),
+  )
+  const reference = Array.from({ length: runs }, () => opensslSm2Speed(seconds))
+  rows.push({
+    operation: `SM2 sign, 32 B message (${backend})`,
+    opsPerSecond: sign,
+    reference: { label: 'openssl speed sm2 (sign)', opsPerSecond: median(reference.map((r) => r.sign)) },
+    target: { ratio: 0.9 },
+  })
+  rows.push({
+    operation: `SM2 verify, 32 B message (${backend})`,
+    opsPerSecond: verify,
+    reference: { label: 'openssl speed sm2 (verify)', opsPerSecond: median(reference.map((r) => r.verify)) },
+    target: { ratio: 0.7 },
+  })
+
+  // Two-party: the server's step of one signature (the client's requests are prepared beforehand).
+  const now = Date.now()
+  const commit = clientKeygenCommit({ now })
+  const respond = serverKeygenRespond(createTwoPartyReplayLedger(KEYGEN_LEDGER_SCOPE), commit.message, { now })
+  const reveal = clientKeygenReveal(commit.state, respond.message)
+  const serverKey = createTwoPartyServerKeyShare(respond.session, reveal, { now })
+  const clientKey = createTwoPartyClientKeyShare(commit.state, serverKey.message)
+  const perRun = Math.max(200, Math.round(seconds * 1500))
+  const serverRates = Array.from({ length: runs }, () => {
+    const requests = Array.from(
+      { length: perRun },
+      (_, j) => clientSignRequest(clientKey, { message: `order ${j}`, now }).message,
+    )
+    let ledger = createTwoPartyReplayLedger(serverKey.share.keyId)
+    const cpu = process.cpuUsage()
+    for (const request of requests) ledger = serverSignStep(serverKey.share, ledger, request, { now }).ledger
+    const used = process.cpuUsage(cpu)
+    return perRun / ((used.user + used.system) / 1e6)
+  })
+  rows.push({
+    operation: `two-party SM2: server step of one signature (${backend})`,
+    opsPerSecond: median(serverRates),
+    target: { opsPerSecond: 1000 },
+  })
+
+  for (const size of [1024, 16384]) {
+    const data = new Uint8Array(size).fill(0x61)
+    rows.push({
+      operation: `SM3, ${size} B`,
+      opsPerSecond: median(Array.from({ length: runs }, () => rate(() => sm3(data), seconds))),
+      reference: {
+        label: 'openssl speed -evp sm3',
+        opsPerSecond: median(Array.from({ length: runs }, () => opensslCipherSpeed('sm3', size, seconds))),
+      },
+      target: { ratio: 0.8 },
+    })
+  }
+  const key = new Uint8Array(16).fill(1)
+  const iv = new Uint8Array(16).fill(2)
+  const nonce = new Uint8Array(12).fill(3)
+  const block = new Uint8Array(16384).fill(0x62)
+  rows.push({
+    operation: 'SM4-CBC encrypt, 16384 B',
+    opsPerSecond: median(
+      Array.from({ length: runs }, () => rate(() => sm4EncryptCbc(key, iv, block, { padding: 'none' }), seconds)),
+    ),
+    reference: {
+      label: 'openssl speed -evp sm4-cbc',
+      opsPerSecond: median(Array.from({ length: runs }, () => opensslCipherSpeed('sm4-cbc', 16384, seconds))),
+    },
+    target: { ratio: 0.8 },
+  })
+  rows.push({
+    operation: 'SM4-GCM encrypt, 16384 B (CTR + our GHASH)',
+    opsPerSecond: median(Array.from({ length: runs }, () => rate(() => sm4GcmEncrypt(key, nonce, block), seconds))),
+    reference: {
+      label: 'openssl speed -evp sm4-ctr (no SM4-GCM in 3.0)',
+      opsPerSecond: median(Array.from({ length: runs }, () => opensslCipherSpeed('sm4-ctr', 16384, seconds))),
+    },
+  })
+  return rows
+}

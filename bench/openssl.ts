@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process'
+
+// The OpenSSL reference, measured by `openssl speed` in the same run as our figures.
+
+function speed(args: string[]): string {
+  return execFileSync('openssl', ['speed', '-mr', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+}
+
+/** `openssl speed -evp <alg> -bytes <n>`: blocks of `bytes` per second. */
+export function opensslCipherSpeed(alg: string, bytes: number, seconds: number): number {
+  const out = speed(['-evp', alg, '-bytes', String(bytes), '-seconds', String(Math.max(1, Math.round(seconds)))])
+  // -mr prints "+F:<n>:<alg>:<bytes per second>" for the block size asked for.
+  const match = /^\+F:\d+:[^:]+:([\d.]+)$/m.exec(out)
+  if (!match) throw new Error(`cannot read openssl speed output:\n${out}`)
+  return Number(match[1]) / bytes
+}
+
+/** `openssl speed sm2`: signatures and verifications per second (standard SM2 with SM3, 256-bit curve). */
+export function opensslSm2Speed(seconds: number): { sign: number; verify: number } {
+  const out = speed(['-seconds', String(Math.max(1, Math.round(seconds))), 'sm2'])
+  const match = /^\+F7:\d+:256:CurveSM2:([\d.]+):([\d.]+)$/m.exec(out)
+  if (!match) throw new Error(`cannot read openssl speed sm2 output:\n${out}`)
+  return { sign: Number(match[1]), verify: Number(match[2]) }
+}
+
+export function opensslVersion(): string {
+  return execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim()
+}

@@ -1,0 +1,295 @@
+/*
+ * SM2 scalar multiplication for Node.js, on the OpenSSL that is linked into the node binary itself.
+ *
+ * The addon links nothing: node exports libcrypto's symbols, so EC_POINT_mul and friends resolve against the
+ * process at load time. That keeps one OpenSSL in the process (no version skew with node's own crypto) and makes
+ * the build need only node's headers.
+ *
+ * Exports (all synchronous; every buffer is a Uint8Array of exactly the stated size, big-endian):
+ *   mulBase(k[32])            -> point[65]          k·G, constant-time (Montgomery ladder), k secret
+ *   mul(k[32], point[65])     -> point[65]          k·P, constant-time (Montgomery ladder), k secret
+ *   mulAdd(s[32], t[32], P)   -> point[65] | null   s·G + t·P, variable-time wNAF: s and t must be public
+ *   opensslVersion            string
+ * Points are uncompressed SEC 1 (04‖x‖y); null stands for the point at infinity. Scalars must lie in [1, n-1].
+ * Errors are thrown as JS Errors whose `code` is INVALID_KEY, INVALID_POINT or INVALID_ARGUMENT (wrong type),
+ * or INTERNAL for an OpenSSL failure that valid input cannot cause (allocation).
+ *
+ * See README.md for why the secret-scalar calls are constant-time in OpenSSL 3.0.
+ */
+#define NAPI_VERSION 8
+/* EC_GROUP_method_of/EC_GFp_mont_method are deprecated in 3.0 but are the only way to assert, at load time, that
+ * the group runs on the generic Montgomery method whose ladder we reviewed (see check_method below). */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
+#include <node_api.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define SCALAR_LEN 32
+#define POINT_LEN 65
+
+typedef struct {
+  EC_GROUP *group;
+  /* One BN_CTX per Node environment (main thread or worker): calls are synchronous on that environment's
+   * thread, EC_POINT_mul brackets its use with BN_CTX_start/end, so reuse saves an allocation per call. */
+  BN_CTX *ctx;
+  /* Group order n, big-endian, for the constant-time range check of scalars. */
+  uint8_t order[SCALAR_LEN];
+} sm2_state;
+
+static void free_state(void *arg) {
+  sm2_state *st = arg;
+  BN_CTX_free(st->ctx);
+  EC_GROUP_free(st->group);
+  free(st);
+}
+
+static napi_value fail(napi_env env, const char *code, const char *message) {
+  napi_throw_error(env, code, message);
+  return NULL;
+}
+
+/* 1 when 0 < k < n, else 0, in time independent of k: k is usually a private key or nonce, and a BN_cmp would
+ * return as soon as a word differs. */
+static int scalar_in_range(const sm2_state *st, const uint8_t *k) {
+  uint32_t borrow = 0;
+  uint32_t any = 0;
+  for (int i = SCALAR_LEN - 1; i >= 0; i--) {
+    uint32_t d = (uint32_t)k[i] - (uint32_t)st->order[i] - borrow;
+    borrow = d >> 31; /* d wrapped below zero */
+    any |= k[i];
+  }
+  /* borrow is 1 iff k < n; (any + 0xff) >> 8 is 1 iff some byte is non-zero */
+  return (int)(borrow & ((any + 0xffu) >> 8));
+}
+
+/* The bytes of a Uint8Array of exactly `len` bytes, or NULL with a pending exception. */
+static const uint8_t *get_bytes(napi_env env, napi_value value, size_t len, const char *code, const char *what) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", what);
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", what);
+    return NULL;
+  }
+  if (length != len) {
+    napi_throw_error(env, code, what);
+    return NULL;
+  }
+  /* A zero-length view may have a NULL data pointer; len is never 0 here, so data is valid. */
+  return data;
+}
+
+static const uint8_t *get_scalar(napi_env env, const sm2_state *st, napi_value value) {
+  const uint8_t *k = get_bytes(env, value, SCALAR_LEN, "INVALID_KEY", "scalar must be a 32-byte Uint8Array");
+  if (k == NULL) return NULL;
+  if (!scalar_in_range(st, k)) {
+    napi_throw_error(env, "INVALID_KEY", "scalar must be in [1, n-1]");
+    return NULL;
+  }
+  return k;
+}
+
+/* A new BIGNUM holding k. Secret scalars get BN_FLG_CONSTTIME and the secure heap (when node runs with
+ * --secure-heap; otherwise BN_secure_new is plain BN_new), and are freed with BN_clear_free. */
+static BIGNUM *scalar_to_bn(const uint8_t *k, int secret) {
+  BIGNUM *bn = secret ? BN_secure_new() : BN_new();
+  if (bn == NULL) return NULL;
+  if (secret) BN_set_flags(bn, BN_FLG_CONSTTIME);
+  if (BN_bin2bn(k, SCALAR_LEN, bn) == NULL) {
+    BN_clear_free(bn);
+    return NULL;
+  }
+  return bn;
+}
+
+/* Decodes and validates an uncompressed point. Only 04‖x‖y is accepted: EC_POINT_oct2point would also take
+ * compressed (02/03), hybrid (06/07) and the one-byte infinity (00) encodings. For 04 it rejects coordinates >= p
+ * and, through EC_POINT_set_affine_coordinates, points that are not on the curve. */
+static EC_POINT *decode_point(napi_env env, const sm2_state *st, napi_value value) {
+  const uint8_t *bytes =
+      get_bytes(env, value, POINT_LEN, "INVALID_POINT", "point must be a 65-byte uncompressed point (04||x||y)");
+  if (bytes == NULL) return NULL;
+  if (bytes[0] != 0x04) {
+    napi_throw_error(env, "INVALID_POINT", "point must be uncompressed (04||x||y)");
+    return NULL;
+  }
+  EC_POINT *point = EC_POINT_new(st->group);
+  if (point == NULL) {
+    napi_throw_error(env, "INTERNAL", "out of memory");
+    return NULL;
+  }
+  if (!EC_POINT_oct2point(st->group, point, bytes, POINT_LEN, st->ctx)) {
+    EC_POINT_free(point);
+    napi_throw_error(env, "INVALID_POINT", "point is not on the SM2 curve or has a coordinate >= p");
+    return NULL;
+  }
+  if (EC_POINT_is_at_infinity(st->group, point)) {
+    EC_POINT_free(point);
+    napi_throw_error(env, "INVALID_POINT", "point at infinity");
+    return NULL;
+  }
+  return point;
+}
+
+/* Encodes r as a new 65-byte Buffer, or null for infinity when allowed. */
+static napi_value encode_point(napi_env env, const sm2_state *st, const EC_POINT *r, int infinity_ok) {
+  napi_value result;
+  if (EC_POINT_is_at_infinity(st->group, r)) {
+    if (!infinity_ok) return fail(env, "INTERNAL", "unexpected point at infinity");
+    napi_get_null(env, &result);
+    return result;
+  }
+  void *data = NULL;
+  if (napi_create_buffer(env, POINT_LEN, &data, &result) != napi_ok) return NULL;
+  if (EC_POINT_point2oct(st->group, r, POINT_CONVERSION_UNCOMPRESSED, data, POINT_LEN, st->ctx) != POINT_LEN) {
+    return fail(env, "INTERNAL", "EC_POINT_point2oct failed");
+  }
+  return result;
+}
+
+static sm2_state *get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  if (argc < want) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "missing argument");
+    return NULL;
+  }
+  return data;
+}
+
+/* k·G. With a single generator scalar, EC_POINT_mul in OpenSSL 3.0 takes ossl_ec_scalar_mul_ladder. */
+static napi_value mul_base(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  sm2_state *st = get_args(env, info, 1, argv);
+  if (st == NULL) return NULL;
+  const uint8_t *kb = get_scalar(env, st, argv[0]);
+  if (kb == NULL) return NULL;
+
+  napi_value result = NULL;
+  ERR_set_mark();
+  BIGNUM *k = scalar_to_bn(kb, 1);
+  EC_POINT *r = EC_POINT_new(st->group);
+  if (k == NULL || r == NULL || !EC_POINT_mul(st->group, r, k, NULL, NULL, st->ctx)) {
+    fail(env, "INTERNAL", "EC_POINT_mul failed");
+  } else {
+    result = encode_point(env, st, r, 0);
+  }
+  BN_clear_free(k);
+  EC_POINT_clear_free(r);
+  ERR_pop_to_mark(); /* leave node's OpenSSL error queue as we found it */
+  return result;
+}
+
+/* k·P. With a single point scalar and no generator scalar, EC_POINT_mul takes ossl_ec_scalar_mul_ladder. */
+static napi_value mul_point(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  sm2_state *st = get_args(env, info, 2, argv);
+  if (st == NULL) return NULL;
+  const uint8_t *kb = get_scalar(env, st, argv[0]);
+  if (kb == NULL) return NULL;
+
+  napi_value result = NULL;
+  ERR_set_mark();
+  EC_POINT *p = decode_point(env, st, argv[1]);
+  if (p != NULL) {
+    BIGNUM *k = scalar_to_bn(kb, 1);
+    EC_POINT *r = EC_POINT_new(st->group);
+    if (k == NULL || r == NULL || !EC_POINT_mul(st->group, r, NULL, p, k, st->ctx)) {
+      fail(env, "INTERNAL", "EC_POINT_mul failed");
+    } else {
+      result = encode_point(env, st, r, 0);
+    }
+    BN_clear_free(k);
+    EC_POINT_clear_free(r);
+    EC_POINT_free(p);
+  }
+  ERR_pop_to_mark();
+  return result;
+}
+
+/* s·G + t·P for public s, t (signature verification): EC_POINT_mul with both scalars runs ossl_ec_wNAF_mul,
+ * interleaved and variable-time, which is what makes verification fast. Never pass secrets here. */
+static napi_value mul_add(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  sm2_state *st = get_args(env, info, 3, argv);
+  if (st == NULL) return NULL;
+  const uint8_t *sb = get_scalar(env, st, argv[0]);
+  if (sb == NULL) return NULL;
+  const uint8_t *tb = get_scalar(env, st, argv[1]);
+  if (tb == NULL) return NULL;
+
+  napi_value result = NULL;
+  ERR_set_mark();
+  EC_POINT *p = decode_point(env, st, argv[2]);
+  if (p != NULL) {
+    BIGNUM *s = scalar_to_bn(sb, 0);
+    BIGNUM *t = scalar_to_bn(tb, 0);
+    EC_POINT *r = EC_POINT_new(st->group);
+    if (s == NULL || t == NULL || r == NULL || !EC_POINT_mul(st->group, r, s, p, t, st->ctx)) {
+      fail(env, "INTERNAL", "EC_POINT_mul failed");
+    } else {
+      result = encode_point(env, st, r, 1);
+    }
+    BN_free(s);
+    BN_free(t);
+    EC_POINT_free(r);
+    EC_POINT_free(p);
+  }
+  ERR_pop_to_mark();
+  return result;
+}
+
+/* The constant-time argument in README.md holds for OpenSSL 3.x running SM2 on the generic Montgomery method
+ * (EC_POINT_mul -> ossl_ec_wNAF_mul -> ossl_ec_scalar_mul_ladder). A build that installs a specialised SM2
+ * method (3.2+ with enable-sm2-precomp on aarch64/riscv64) has its own mul whose timing we have not reviewed:
+ * refuse to load there, and the TS loader falls back to @noble/curves. */
+static int check_method(const EC_GROUP *group) {
+  return OpenSSL_version_num() >= 0x30000000L && EC_GROUP_method_of(group) == EC_GFp_mont_method();
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  sm2_state *st = calloc(1, sizeof *st);
+  if (st == NULL) return fail(env, "INTERNAL", "out of memory");
+  ERR_set_mark();
+  st->group = EC_GROUP_new_by_curve_name(NID_sm2);
+  st->ctx = BN_CTX_secure_new();
+  const BIGNUM *order = st->group != NULL ? EC_GROUP_get0_order(st->group) : NULL;
+  int ok = st->ctx != NULL && order != NULL && BN_bn2binpad(order, st->order, SCALAR_LEN) == SCALAR_LEN;
+  ERR_pop_to_mark();
+  if (!ok) {
+    free_state(st);
+    return fail(env, "INTERNAL", "this OpenSSL has no SM2 curve");
+  }
+  if (!check_method(st->group)) {
+    free_state(st);
+    return fail(env, "INTERNAL", "OpenSSL runs SM2 on a method whose constant-time behaviour is not reviewed");
+  }
+  if (napi_add_env_cleanup_hook(env, free_state, st) != napi_ok) {
+    free_state(st);
+    return fail(env, "INTERNAL", "napi_add_env_cleanup_hook failed");
+  }
+
+  napi_value version;
+  napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION), NAPI_AUTO_LENGTH, &version);
+  napi_property_descriptor props[] = {
+      {"mulBase", NULL, mul_base, NULL, NULL, NULL, napi_enumerable, st},
+      {"mul", NULL, mul_point, NULL, NULL, NULL, napi_enumerable, st},
+      {"mulAdd", NULL, mul_add, NULL, NULL, NULL, napi_enumerable, st},
+      {"opensslVersion", NULL, NULL, NULL, NULL, version, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
