@@ -254,8 +254,8 @@ static napi_value mul_add(napi_env env, napi_callback_info info) {
 
 /* The constant-time argument in README.md holds for OpenSSL 3.x running SM2 on the generic Montgomery method
  * (EC_POINT_mul -> ossl_ec_wNAF_mul -> ossl_ec_scalar_mul_ladder). A build that installs a specialised SM2
- * method (3.2+ with enable-sm2-precomp on aarch64/riscv64) has its own mul whose timing we have not reviewed:
- * refuse to load there, and the TS loader falls back to @noble/curves. */
+ * method (ECP_SM2P256_ASM: OpenSSL 3.2+ on aarch64 and riscv64) has its own mul whose timing we have not
+ * reviewed: refuse to load there, and the TS loader falls back to @noble/curves. */
 static int check_method(const EC_GROUP *group) {
   return OpenSSL_version_num() >= 0x30000000L && EC_GROUP_method_of(group) == EC_GFp_mont_method();
 }

@@ -13,7 +13,7 @@ export {
   type TwoPartyClientPendingSignature,
   type TwoPartySignature,
 } from './client.js'
-// Stand-in for the shared sm2Digest until sm2/signature.ts exists: e = SM3(Z_A ‖ M) for `expectedDigest`.
+// e = SM3(Z_A ‖ M) for a joint key given as a point, e.g. for `expectedDigest`.
 export { twoPartyMessageDigest } from './digest.js'
 export {
   peekTwoPartyMessageType,
