@@ -33,7 +33,7 @@ const rows: Row[] = []
 if (!only || only === 'gm') rows.push(...gmRows(runs, quick ? 0.5 : 1))
 if (!only || only === 'platform') rows.push(...(await platformRows()))
 console.log(
-  `\nYiqian benchmarks — Node ${process.version}, ${opensslVersion()}, ${runs} runs each, median, one thread, per CPU second like openssl speed\n`,
+  `\nYiqian benchmarks — Node ${process.version}, ${opensslVersion()}, ${runs} runs each, median, one thread, wall clock (openssl speed -elapsed)\n`,
 )
 printTable(rows)
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s, ${new Date().toISOString()})`)

@@ -15,19 +15,21 @@ export function median(values: number[]): number {
 }
 
 /**
- * Operations per CPU second of `fn`, run for about `seconds` of wall time in small batches. CPU time, because
- * `openssl speed` divides by CPU user time too, and the shared machines here are rarely idle.
+ * Operations per second of `fn` (wall clock), run for about `seconds` in small batches. Wall clock, not process
+ * CPU time: V8's background compiler and GC threads would be charged to the operation. OpenSSL is run with
+ * `-elapsed` to match; on a busy machine both suffer alike, which is why the ratio is the figure to quote.
  */
 export function rate(fn: () => void, seconds: number): number {
   let n = 0
-  const end = performance.now() + seconds * 1000
-  const cpu = process.cpuUsage()
-  while (performance.now() < end) {
+  const start = performance.now()
+  const end = start + seconds * 1000
+  let now = start
+  while (now < end) {
     for (let i = 0; i < 16; i++) fn()
     n += 16
+    now = performance.now()
   }
-  const used = process.cpuUsage(cpu)
-  return n / ((used.user + used.system) / 1e6)
+  return n / ((now - start) / 1000)
 }
 
 function format(n: number | undefined, digits = 0): string {

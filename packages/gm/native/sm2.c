@@ -220,6 +220,41 @@ static napi_value mul_point(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* a·G + b·P for SECRET a, b (the server step of two-party signing): two constant-time ladders, one addition,
+ * one conversion to affine coordinates. Never the interleaved wNAF of mul_add, which is variable-time. */
+static napi_value mul_base_plus_mul(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  sm2_state *st = get_args(env, info, 3, argv);
+  if (st == NULL) return NULL;
+  const uint8_t *ab = get_scalar(env, st, argv[0]);
+  if (ab == NULL) return NULL;
+  const uint8_t *bb = get_scalar(env, st, argv[1]);
+  if (bb == NULL) return NULL;
+
+  napi_value result = NULL;
+  ERR_set_mark();
+  EC_POINT *p = decode_point(env, st, argv[2]);
+  if (p != NULL) {
+    BIGNUM *a = scalar_to_bn(ab, 1);
+    BIGNUM *b = scalar_to_bn(bb, 1);
+    EC_POINT *ag = EC_POINT_new(st->group);
+    EC_POINT *bp = EC_POINT_new(st->group);
+    if (a == NULL || b == NULL || ag == NULL || bp == NULL || !EC_POINT_mul(st->group, ag, a, NULL, NULL, st->ctx) ||
+        !EC_POINT_mul(st->group, bp, NULL, p, b, st->ctx) || !EC_POINT_add(st->group, ag, ag, bp, st->ctx)) {
+      fail(env, "INTERNAL", "EC_POINT_mul failed");
+    } else {
+      result = encode_point(env, st, ag, 1);
+    }
+    BN_clear_free(a);
+    BN_clear_free(b);
+    EC_POINT_clear_free(ag);
+    EC_POINT_clear_free(bp);
+    EC_POINT_free(p);
+  }
+  ERR_pop_to_mark();
+  return result;
+}
+
 /* s·G + t·P for public s, t (signature verification): EC_POINT_mul with both scalars runs ossl_ec_wNAF_mul,
  * interleaved and variable-time, which is what makes verification fast. Never pass secrets here. */
 static napi_value mul_add(napi_env env, napi_callback_info info) {
@@ -268,6 +303,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   st->ctx = BN_CTX_secure_new();
   const BIGNUM *order = st->group != NULL ? EC_GROUP_get0_order(st->group) : NULL;
   int ok = st->ctx != NULL && order != NULL && BN_bn2binpad(order, st->order, SCALAR_LEN) == SCALAR_LEN;
+  /* A table of multiples of G speeds up the variable-time s·G + t·P of verification (wNAF). The constant-time
+   * single-scalar ladder that mulBase and mul take does not use it (ossl_ec_wNAF_mul picks the ladder first). */
+  ok = ok && EC_GROUP_precompute_mult(st->group, st->ctx) == 1;
   ERR_pop_to_mark();
   if (!ok) {
     free_state(st);
@@ -288,6 +326,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"mulBase", NULL, mul_base, NULL, NULL, NULL, napi_enumerable, st},
       {"mul", NULL, mul_point, NULL, NULL, NULL, napi_enumerable, st},
       {"mulAdd", NULL, mul_add, NULL, NULL, NULL, napi_enumerable, st},
+      {"mulBasePlusMul", NULL, mul_base_plus_mul, NULL, NULL, NULL, napi_enumerable, st},
       {"opensslVersion", NULL, NULL, NULL, NULL, version, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -14,6 +14,8 @@ export interface CurveBackend {
   mul(k: bigint, point: AffinePoint): AffinePoint
   /** s·G + t·P with public scalars (verification); undefined when the sum is the point at infinity. */
   mulAdd(s: bigint, t: bigint, point: AffinePoint): AffinePoint | undefined
+  /** a·G + b·P with secret a, b in [1, n-1]: two constant-time multiplications (never mulAdd's wNAF). */
+  mulBasePlusMul(a: bigint, b: bigint, point: AffinePoint): AffinePoint | undefined
 }
 
 export const nobleBackend: CurveBackend = {
@@ -26,6 +28,10 @@ export const nobleBackend: CurveBackend = {
   },
   mulAdd(s, t, point) {
     const sum = Sm2Point.BASE.multiplyUnsafe(s).add(Sm2Point.fromAffine(point).multiplyUnsafe(t))
+    return sum.is0() ? undefined : sum.toAffine()
+  },
+  mulBasePlusMul(a, b, point) {
+    const sum = Sm2Point.BASE.multiply(a).add(Sm2Point.fromAffine(point).multiply(b))
     return sum.is0() ? undefined : sum.toAffine()
   },
 }

@@ -251,3 +251,28 @@ describe('the addon itself (C checks, before the TS wrapper)', () => {
     expect(bytesToHex(native.mul(Buffer.from(one), padded.subarray(3, 68)))).toBe(bytesToHex(g))
   })
 })
+
+describe('mulBasePlusMul (secret a·G + b·P)', () => {
+  it('equals noble on random scalars and points, and gives undefined for infinity', () => {
+    const backend = loadOpensslBackend()!
+    for (let i = 0; i < 200; i++) {
+      const a = (bytesToBigInt(randomBytes(32)) % (N - 1n)) + 1n
+      const b = (bytesToBigInt(randomBytes(32)) % (N - 1n)) + 1n
+      const point = nobleBackend.mulBase((bytesToBigInt(randomBytes(32)) % (N - 1n)) + 1n)
+      expect(backend.mulBasePlusMul(a, b, point)).toEqual(nobleBackend.mulBasePlusMul(a, b, point))
+    }
+    // a·G + (n - a)·G = O
+    const g = nobleBackend.mulBase(1n)
+    expect(backend.mulBasePlusMul(5n, N - 5n, g)).toBeUndefined()
+    expect(nobleBackend.mulBasePlusMul(5n, N - 5n, g)).toBeUndefined()
+  })
+
+  it('rejects a zero scalar and an off-curve point', () => {
+    const backend = loadOpensslBackend()!
+    const g = nobleBackend.mulBase(1n)
+    expect(() => backend.mulBasePlusMul(0n, 1n, g)).toThrowError(expect.objectContaining({ code: 'INVALID_KEY' }))
+    expect(() => backend.mulBasePlusMul(1n, 1n, { x: g.x, y: g.y + 1n })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_POINT' }),
+    )
+  })
+})

@@ -13,6 +13,7 @@ interface NativeSm2 {
   mulBase(k: Uint8Array): Uint8Array
   mul(k: Uint8Array, point: Uint8Array): Uint8Array
   mulAdd(s: Uint8Array, t: Uint8Array, point: Uint8Array): Uint8Array | null
+  mulBasePlusMul(a: Uint8Array, b: Uint8Array, point: Uint8Array): Uint8Array | null
   readonly opensslVersion: string
 }
 
@@ -165,6 +166,19 @@ function createBackend(addon: NativeSm2): CurveBackend {
         return sum === null ? undefined : getPoint(sum)
       } catch (error) {
         throw translate(error)
+      }
+    },
+    mulBasePlusMul(a, b, point) {
+      try {
+        putScalar(viewA, a)
+        putScalar(viewB, b)
+        const sum = addon.mulBasePlusMul(scalarA, scalarB, putPoint(point))
+        return sum === null ? undefined : getPoint(sum)
+      } catch (error) {
+        throw translate(error)
+      } finally {
+        scalarA.fill(0)
+        scalarB.fill(0)
       }
     },
   }

@@ -46,14 +46,22 @@ const POOL_BYTES = 2048
 let pool: Uint8Array = new Uint8Array(0)
 let poolOffset = 0
 
-function random256(): bigint {
+/** 32 fresh random bytes from the pool (for nonce seeds); the pool's copy is zeroed. */
+export function randomSeed32(): Uint8Array {
   if (poolOffset + 32 > pool.length) {
     pool = randomBytes(POOL_BYTES)
     poolOffset = 0
   }
-  const value = bigIntFromBytes32(pool, poolOffset)
+  const seed = pool.slice(poolOffset, poolOffset + 32)
   pool.fill(0, poolOffset, poolOffset + 32)
   poolOffset += 32
+  return seed
+}
+
+function random256(): bigint {
+  const seed = randomSeed32()
+  const value = bigIntFromBytes32(seed)
+  seed.fill(0)
   return value
 }
 

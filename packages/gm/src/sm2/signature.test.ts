@@ -264,6 +264,7 @@ describe('the retry conditions of GB/T 32918.2 A5 and A6', () => {
       },
       mul: (k, p) => original.mul(k, p),
       mulAdd: (s, t, p) => original.mulAdd(s, t, p),
+      mulBasePlusMul: (a, b, p) => original.mulBasePlusMul(a, b, p),
     }
     useCurveBackend(forced)
     return { calls: () => calls }

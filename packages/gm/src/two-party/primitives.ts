@@ -1,6 +1,7 @@
 import { bigIntToBytes, bytesToBigInt, bytesToHex, concatBytes, hexToBytes, randomBytes, toBytes } from '../bytes.js'
 import { GmError, type GmErrorCode } from '../errors.js'
 import { type AffinePoint, decodePoint, encodePoint, N, Sm2Point } from '../sm2/curve.js'
+import { randomSeed32 } from '../sm2/scalar-bytes.js'
 import { sm3 } from '../sm3.js'
 
 // Building blocks shared by both halves of the two-party protocol. Browser-safe: Uint8Array only, no `node:` imports.
@@ -48,13 +49,15 @@ export function randomScalar(): bigint {
  * two different transcripts share a nonce, and a working one keeps nonces unpredictable.
  */
 export function hedgedScalar(label: string, secret: bigint, ...context: readonly Uint8Array[]): bigint {
-  const seed = randomBytes(32)
+  // From the pooled generator: a Web Crypto call per nonce costs more than the hashing around it.
+  const seed = randomSeed32()
   const key = scalarToBytes(secret)
   const wide = concatBytes(
     taggedHash(`nonce/${label}`, Uint8Array.of(1), key, seed, ...context),
     taggedHash(`nonce/${label}`, Uint8Array.of(2), key, seed, ...context),
   )
   key.fill(0)
+  seed.fill(0)
   return wideToScalar(wide)
 }
 

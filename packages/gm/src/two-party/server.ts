@@ -12,7 +12,6 @@ import {
   signRequestProofContext,
 } from './messages.js'
 import {
-  addPoints,
   bytesToHex,
   DIGEST_LENGTH,
   hedgedScalar,
@@ -207,7 +206,7 @@ export function serverSignStep(
     const counter = Uint8Array.of(attempt & 0xff)
     const k2 = hedgedScalar('server-k2', d2, requestDigest, counter)
     const k3 = hedgedScalar('server-k3', d2, requestDigest, counter)
-    const point = addPoints(backend.mulBase(k2), backend.mul(k3, m.noncePoint))
+    const point = backend.mulBasePlusMul(k2, k3, m.noncePoint)
     if (!point) continue
     const r = mod(e + point.x, N)
     const s3 = mod(d2 * (r + k2), N)

@@ -432,7 +432,7 @@ describe('curve backend use', () => {
   afterEach(() => useCurveBackend(nobleBackend))
 
   function countingBackend() {
-    const calls: { op: 'mulBase' | 'mul' | 'mulAdd'; scalars: bigint[] }[] = []
+    const calls: { op: 'mulBase' | 'mul' | 'mulAdd' | 'mulBasePlusMul'; scalars: bigint[] }[] = []
     const backend: CurveBackend = {
       name: 'noble',
       mulBase(k) {
@@ -447,16 +447,20 @@ describe('curve backend use', () => {
         calls.push({ op: 'mulAdd', scalars: [s, t] })
         return nobleBackend.mulAdd(s, t, p)
       },
+      mulBasePlusMul(a, b, p) {
+        calls.push({ op: 'mulBasePlusMul', scalars: [a, b] })
+        return nobleBackend.mulBasePlusMul(a, b, p)
+      },
     }
     return { calls, backend }
   }
 
-  it('the server step makes three scalar multiplications; only the public proof check uses mulAdd', () => {
+  it('the server step makes one constant-time double multiplication and one public mulAdd for the proof', () => {
     const req = clientSignRequest(key.client, { message: 'm', now: NOW })
     const { calls, backend } = countingBackend()
     useCurveBackend(backend)
     serverSignStep(key.server, createTwoPartyReplayLedger(key.server.keyId), req.message, { now: NOW })
-    expect(calls.map((c) => c.op).sort()).toEqual(['mul', 'mulAdd', 'mulBase'])
+    expect(calls.map((c) => c.op).sort()).toEqual(['mulAdd', 'mulBasePlusMul'])
     const { proof } = decodeSignRequest(req.message)
     expect(calls.find((c) => c.op === 'mulAdd')!.scalars).toEqual([proof.z, N - proof.c])
   })
