@@ -3,7 +3,10 @@ import { execFileSync } from 'node:child_process'
 // The OpenSSL reference, measured by `openssl speed` in the same run as our figures.
 
 function speed(args: string[]): string {
-  return execFileSync('openssl', ['speed', '-elapsed', '-mr', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  return execFileSync('openssl', ['speed', '-elapsed', '-mr', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
 }
 
 /** `openssl speed -evp <alg> -bytes <n>`: blocks of `bytes` per second. */
