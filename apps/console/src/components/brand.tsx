@@ -1,5 +1,5 @@
 import { useTranslation } from 'react-i18next'
-import { LogoMark } from './logo-mark'
+import { LogoMark } from '../../../shared/src/logo-mark'
 
 export function Brand() {
   const { t } = useTranslation()

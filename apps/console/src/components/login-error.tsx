@@ -1,6 +1,6 @@
 import { Alert } from 'antd'
 import { useTranslation } from 'react-i18next'
-import type { LoginFailure } from '../api/login'
+import type { LoginFailure } from '../../../shared/src/login'
 
 export function LoginError({ failure }: { failure: LoginFailure }) {
   const { t } = useTranslation()

@@ -1,9 +1,9 @@
 import { Button, Form, Input } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { attemptLogin, type Credentials, type LoginFailure } from '../api/login'
+import { attemptLogin, type Credentials, type LoginFailure } from '../../../shared/src/login'
+import { Translated } from '../../../shared/src/translated'
 import { LoginError } from './login-error'
-import { Translated } from './translated'
 
 const loginPath = '/api/v1/auth/login'
 

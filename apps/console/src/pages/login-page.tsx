@@ -1,7 +1,7 @@
 import { useTranslation } from 'react-i18next'
+import { LanguageSwitch } from '../../../shared/src/language-switch'
 import { AppFooter } from '../components/app-footer'
 import { Brand } from '../components/brand'
-import { LanguageSwitch } from '../components/language-switch'
 import { LoginForm } from '../components/login-form'
 
 export function LoginPage() {

@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next'
-import { LanguageSwitch } from './language-switch'
-import { LogoMark } from './logo-mark'
+import { LanguageSwitch } from '../../../shared/src/language-switch'
+import { LogoMark } from '../../../shared/src/logo-mark'
 
 export function AppHeader() {
   const { t } = useTranslation()

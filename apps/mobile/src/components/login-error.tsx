@@ -1,5 +1,5 @@
 import { useTranslation } from 'react-i18next'
-import type { LoginFailure } from '../api/login'
+import type { LoginFailure } from '../../../shared/src/login'
 
 export function LoginError({ failure }: { failure: LoginFailure }) {
   const { t } = useTranslation()

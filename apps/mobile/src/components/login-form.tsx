@@ -1,10 +1,10 @@
 import { Button, Form } from 'antd-mobile'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { attemptLogin, type Credentials, type LoginFailure } from '../api/login'
+import { attemptLogin, type Credentials, type LoginFailure } from '../../../shared/src/login'
+import { Translated } from '../../../shared/src/translated'
 import { LoginError } from './login-error'
 import { TextInput } from './text-input'
-import { Translated } from './translated'
 
 const loginPath = '/api/v1/auth/staff-login'
 

@@ -1,4 +1,4 @@
-/** The product mark, inlined so the page needs no extra request; same drawing as public/favicon.svg. */
+/** The product mark, inlined so the page needs no extra request; same drawing as the apps' favicon and icon.svg. */
 export function LogoMark({ size = 32 }: { size?: number }) {
   return (
     <svg width={size} height={size} viewBox="0 0 64 64" aria-hidden="true" focusable="false">

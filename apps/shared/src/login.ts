@@ -5,7 +5,7 @@ export interface Credentials {
 
 /**
  * What a sign-in attempt can end in today. There is deliberately no success case: sessions arrive with the
- * identity work, and until then the app must never behave as if someone were signed in.
+ * identity work, and until then no app may behave as if someone were signed in.
  */
 export type LoginFailure =
   | { kind: 'problem'; status: number; title?: string; detail?: string }

@@ -1,6 +1,6 @@
 import type { MouseEvent } from 'react'
 import { useTranslation } from 'react-i18next'
-import { chooseLanguage, type Language, languages, toLanguage } from '../i18n'
+import { chooseLanguage, type Language, languages, toLanguage } from './language'
 
 /**
  * One button that shows both languages. Clicking a language's label picks it; clicking anywhere else (or the
