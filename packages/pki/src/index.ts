@@ -1,5 +1,9 @@
-/**
- * X.509, CSR, CRL, OCSP, CMS and RFC 3161 codecs and path validation arrive with the PKI milestone (issue 4).
- * Until then this package exports nothing.
- */
-export const PKI_PACKAGE = '@yiqian/pki'
+export {
+  OID,
+  signatureAlgorithmIdentifier,
+  signatureAlgorithmOf,
+  signStructure,
+  verifyStructure,
+} from './algorithms.js'
+export { checkDerShape, DEFAULT_DER_LIMITS, type DerLimits, decodeDer, encodeDer } from './der.js'
+export { isPkiError, PkiError, type PkiErrorCode } from './errors.js'
