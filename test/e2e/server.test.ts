@@ -39,6 +39,7 @@ for (const kind of testDialects()) {
         expect(server.output().stderr).toContain(file)
         expect(statSync(file).mode & 0o777).toBe(0o600)
         expect(statSync(db.dataDir).mode & 0o077).toBe(0)
+        if (kind === 'sqlite') expect(statSync(join(db.dataDir, 'yiqian.db')).mode & 0o077).toBe(0)
       } finally {
         expect(await server.stop()).toBe(0)
       }

@@ -57,6 +57,8 @@ interface Prepared {
 /** Data folder, database, migrations and the bootstrap administrator: what `init` does and `serve` repeats. */
 async function prepare(env: NodeJS.ProcessEnv): Promise<Prepared> {
   const config = loadConfig(env)
+  // Everything the server writes (database, WAL, credentials, later keys) is for its own user only.
+  process.umask(0o077)
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const storage = openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   try {
