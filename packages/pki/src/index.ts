@@ -5,6 +5,7 @@ export {
   signStructure,
   verifyStructure,
 } from './algorithms.js'
+export * from './cms/index.js'
 export { checkDerShape, DEFAULT_DER_LIMITS, type DerLimits, decodeDer, encodeDer } from './der.js'
 export { isPkiError, PkiError, type PkiErrorCode } from './errors.js'
 export {
@@ -31,6 +32,7 @@ export {
   parseOcspResponse,
   verifyOcspResponse,
 } from './ocsp/index.js'
+export * from './tsp/index.js'
 export {
   type ChainEntry,
   type CheckName,

@@ -1,0 +1,426 @@
+import { ContentInfo } from '@peculiar/asn1-cms'
+import { OctetString } from '@peculiar/asn1-schema'
+import {
+  Accuracy,
+  id_ct_tstInfo,
+  MessageImprint,
+  PKIFailureInfo,
+  PKIFreeText,
+  type PKIStatus,
+  PKIStatusInfo,
+  TimeStampReq,
+  TimeStampResp,
+  TSTInfo,
+} from '@peculiar/asn1-tsp'
+import { ExtendedKeyUsage, id_ce_extKeyUsage } from '@peculiar/asn1-x509'
+import type { Signer } from '@yiqian/gm'
+import { type DigestName, digestAlgorithmIdentifier, digestNameOf, equalBytes } from '../cms/digest.js'
+import { type CheckStatus, type CmsCheck, parseCertificate, parseCms, signCms, verifyCms } from '../cms/signed-data.js'
+import { type DerLimits, decodeDer, encodeDer } from '../der.js'
+import { isPkiError, PkiError } from '../errors.js'
+
+/** RFC 3161 requests are small; a request far above this is hostile. */
+export const TIME_STAMP_REQ_LIMITS: DerLimits = { maxBytes: 64 * 1024, maxDepth: 16 }
+const ID_KP_TIME_STAMPING = '1.3.6.1.5.5.7.3.8'
+const DIGEST_BYTES = 32
+
+export type TimeStampHash = DigestName
+
+// ---------------------------------------------------------------------------------------------------------------
+// INTEGER helpers: nonces and serial numbers are positive, up to 160 bits and more (RFC 3161 §2.4.2).
+
+function positiveIntegerContents(value: bigint, what: string): ArrayBuffer {
+  if (typeof value !== 'bigint' || value <= 0n)
+    throw new PkiError('INVALID_ARGUMENT', `${what} must be a positive bigint`)
+  let hex = value.toString(16)
+  if (hex.length % 2) hex = `0${hex}`
+  if (Number.parseInt(hex.slice(0, 2), 16) & 0x80) hex = `00${hex}`
+  if (hex.length > 2 * 64) throw new PkiError('INVALID_ARGUMENT', `${what} is longer than 64 bytes`)
+  return new Uint8Array(Buffer.from(hex, 'hex')).buffer
+}
+
+function integerFromContents(contents: ArrayBuffer, what: string): bigint {
+  const bytes = new Uint8Array(contents)
+  if (bytes.length === 0) throw new PkiError('MALFORMED_DER', `${what} is empty`)
+  if (bytes[0]! & 0x80) throw new PkiError('MALFORMED_DER', `${what} is negative`)
+  const value = BigInt(`0x${Buffer.from(bytes).toString('hex')}`)
+  if (value === 0n) throw new PkiError('MALFORMED_DER', `${what} is zero`)
+  return value
+}
+
+function messageImprint(hashAlgorithm: TimeStampHash, imprint: Uint8Array): MessageImprint {
+  if (!(imprint instanceof Uint8Array) || imprint.length !== DIGEST_BYTES) {
+    throw new PkiError('INVALID_ARGUMENT', `imprint must be the ${DIGEST_BYTES}-byte ${hashAlgorithm} hash`)
+  }
+  if (hashAlgorithm !== 'SHA-256' && hashAlgorithm !== 'SM3') {
+    throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported imprint hash ${String(hashAlgorithm)}`)
+  }
+  return new MessageImprint({
+    hashAlgorithm: digestAlgorithmIdentifier(hashAlgorithm),
+    hashedMessage: new OctetString(imprint),
+  })
+}
+
+function readImprint(imprint: MessageImprint): { hashAlgorithm: TimeStampHash; imprint: Uint8Array } {
+  const hashAlgorithm = digestNameOf(imprint.hashAlgorithm)
+  const bytes = new Uint8Array(imprint.hashedMessage.buffer)
+  if (bytes.length !== DIGEST_BYTES) {
+    throw new PkiError('MALFORMED_DER', `message imprint is ${bytes.length} bytes, not a ${hashAlgorithm} hash`)
+  }
+  return { hashAlgorithm, imprint: bytes }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// TimeStampReq
+
+export interface TimeStampRequest {
+  readonly imprint: Uint8Array
+  readonly hashAlgorithm: TimeStampHash
+  readonly nonce?: bigint
+  readonly certReq?: boolean
+  /** TSA policy OID. */
+  readonly policy?: string
+}
+
+export interface ParsedTimeStampRequest extends TimeStampRequest {
+  readonly certReq: boolean
+  /** OIDs of request extensions; a TSA must reject those it does not know (RFC 3161 §2.4.1). */
+  readonly extensions: readonly string[]
+}
+
+export function buildTimeStampReq(request: TimeStampRequest): Uint8Array {
+  return encodeDer(
+    new TimeStampReq({
+      version: 1,
+      messageImprint: messageImprint(request.hashAlgorithm, request.imprint),
+      reqPolicy: request.policy,
+      nonce: request.nonce === undefined ? undefined : positiveIntegerContents(request.nonce, 'nonce'),
+      certReq: request.certReq ?? false,
+    }),
+  )
+}
+
+/** Strict parse of a request from outside: DER only, within TIME_STAMP_REQ_LIMITS, v1, SHA-256/SM3 imprint. */
+export function parseTimeStampReq(der: Uint8Array): ParsedTimeStampRequest {
+  const req = decodeDer(der, TimeStampReq, 'TimeStampReq', TIME_STAMP_REQ_LIMITS)
+  if (req.version !== 1) throw new PkiError('MALFORMED_DER', `TimeStampReq version ${req.version} is not v1`)
+  const { hashAlgorithm, imprint } = readImprint(req.messageImprint)
+  return {
+    hashAlgorithm,
+    imprint,
+    nonce: req.nonce === undefined ? undefined : integerFromContents(req.nonce, 'nonce'),
+    certReq: req.certReq,
+    policy: req.reqPolicy,
+    extensions: (req.extensions ?? []).map((e) => e.extnID),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// TSTInfo and the token
+
+export interface TstInfoFields {
+  readonly policy: string
+  readonly imprint: Uint8Array
+  readonly hashAlgorithm: TimeStampHash
+  /** Unique per token (RFC 3161 §2.4.2). */
+  readonly serialNumber: bigint
+  /** Default now; whole seconds are encoded. */
+  readonly genTime?: Date
+  readonly accuracy?: { readonly seconds?: number; readonly millis?: number; readonly micros?: number }
+  readonly ordering?: boolean
+  /** Must be the request's nonce when it had one. */
+  readonly nonce?: bigint
+}
+
+export interface ParsedTstInfo {
+  readonly policy: string
+  readonly hashAlgorithm: TimeStampHash
+  readonly imprint: Uint8Array
+  readonly serialNumber: bigint
+  readonly genTime: Date
+  readonly nonce?: bigint
+  readonly ordering: boolean
+}
+
+export function buildTstInfo(fields: TstInfoFields): Uint8Array {
+  const genTime = new Date((fields.genTime ?? new Date()).getTime())
+  if (Number.isNaN(genTime.getTime())) throw new PkiError('INVALID_ARGUMENT', 'genTime is not a valid date')
+  genTime.setUTCMilliseconds(0)
+  const accuracy = fields.accuracy
+  if (accuracy) {
+    for (const part of [accuracy.millis, accuracy.micros]) {
+      if (part !== undefined && (!Number.isInteger(part) || part < 1 || part > 999)) {
+        throw new PkiError('INVALID_ARGUMENT', 'accuracy millis/micros must be 1..999')
+      }
+    }
+  }
+  return encodeDer(
+    new TSTInfo({
+      version: 1,
+      policy: fields.policy,
+      messageImprint: messageImprint(fields.hashAlgorithm, fields.imprint),
+      serialNumber: positiveIntegerContents(fields.serialNumber, 'serialNumber'),
+      genTime,
+      accuracy: accuracy ? new Accuracy({ ...accuracy, seconds: accuracy.seconds ?? 0 }) : undefined,
+      ordering: fields.ordering ?? false,
+      nonce: fields.nonce === undefined ? undefined : positiveIntegerContents(fields.nonce, 'nonce'),
+    }),
+  )
+}
+
+export function parseTstInfo(der: Uint8Array): ParsedTstInfo {
+  const info = decodeDer(der, TSTInfo, 'TSTInfo')
+  if (info.version !== 1) throw new PkiError('MALFORMED_DER', `TSTInfo version ${info.version} is not v1`)
+  const { hashAlgorithm, imprint } = readImprint(info.messageImprint)
+  return {
+    policy: info.policy,
+    hashAlgorithm,
+    imprint,
+    serialNumber: integerFromContents(info.serialNumber, 'serialNumber'),
+    genTime: info.genTime,
+    nonce: info.nonce === undefined ? undefined : integerFromContents(info.nonce, 'nonce'),
+    ordering: info.ordering,
+  }
+}
+
+export interface SignTimeStampTokenOptions {
+  /** DER from buildTstInfo. */
+  readonly tstInfo: Uint8Array
+  readonly signer: Signer
+  /** The TSA certificate (critical EKU timeStamping), DER. */
+  readonly certificate: Uint8Array
+  readonly chain?: readonly Uint8Array[]
+}
+
+/** A TimeStampToken: SignedData over the TSTInfo, with signing-certificate-v2 (RFC 3161 §2.4.2, RFC 5816). */
+export async function signTimeStampToken(options: SignTimeStampTokenOptions): Promise<Uint8Array> {
+  const info = parseTstInfo(options.tstInfo)
+  checkTsaCertificate(options.certificate, true)
+  return signCms({
+    content: options.tstInfo,
+    detached: false,
+    signer: options.signer,
+    certificate: options.certificate,
+    chain: options.chain,
+    signingTime: info.genTime,
+    contentType: id_ct_tstInfo,
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// TimeStampResp
+
+export type TimeStampStatus =
+  | 'granted'
+  | 'grantedWithMods'
+  | 'rejection'
+  | 'waiting'
+  | 'revocationWarning'
+  | 'revocationNotification'
+
+/**
+ * PKIFailureInfo named bits with their RFC 3161 §2.4.2 numbers. (The PKIFailureInfoFlags enum of @peculiar/asn1-tsp
+ * is off by one or more bits for all but badAlg, so it is not used.)
+ */
+export const FAILURE_INFO_BITS = {
+  badAlg: 0,
+  badRequest: 2,
+  badDataFormat: 5,
+  timeNotAvailable: 14,
+  unacceptedPolicy: 15,
+  unacceptedExtension: 16,
+  addInfoNotAvailable: 17,
+  systemFailure: 25,
+} as const
+
+export type FailureInfo = keyof typeof FAILURE_INFO_BITS
+
+export interface TimeStampResponse {
+  readonly status: TimeStampStatus
+  readonly statusStrings?: readonly string[]
+  /** Why a request was rejected. Unknown bits in a parsed response are dropped. */
+  readonly failInfo?: readonly FailureInfo[]
+  /** DER TimeStampToken; present exactly when the status is granted or grantedWithMods. */
+  readonly token?: Uint8Array
+}
+
+const STATUS_NAMES: readonly TimeStampStatus[] = [
+  'granted',
+  'grantedWithMods',
+  'rejection',
+  'waiting',
+  'revocationWarning',
+  'revocationNotification',
+]
+
+function isGranted(status: TimeStampStatus): boolean {
+  return status === 'granted' || status === 'grantedWithMods'
+}
+
+export function buildTimeStampResp(response: TimeStampResponse): Uint8Array {
+  const status = STATUS_NAMES.indexOf(response.status)
+  if (status < 0) throw new PkiError('INVALID_ARGUMENT', `unknown PKIStatus ${String(response.status)}`)
+  if (isGranted(response.status) !== (response.token !== undefined)) {
+    throw new PkiError('INVALID_ARGUMENT', 'a token goes with granted/grantedWithMods and only with them')
+  }
+  let failInfo: PKIFailureInfo | undefined
+  if (response.failInfo !== undefined) {
+    let bits = 0
+    for (const name of response.failInfo) {
+      const bit = FAILURE_INFO_BITS[name]
+      if (bit === undefined) throw new PkiError('INVALID_ARGUMENT', `unknown PKIFailureInfo ${String(name)}`)
+      bits += bits & (2 ** bit) ? 0 : 2 ** bit
+    }
+    if (bits === 0) throw new PkiError('INVALID_ARGUMENT', 'failInfo must name at least one failure')
+    // BitString.fromNumber puts 2^n at named bit n and drops trailing zero bits, as DER wants.
+    failInfo = new PKIFailureInfo(bits)
+  }
+  const token = response.token ? decodeDer(response.token, ContentInfo, 'timestamp token') : undefined
+  return encodeDer(
+    new TimeStampResp({
+      status: new PKIStatusInfo({
+        status: status as PKIStatus,
+        statusString: response.statusStrings?.length ? new PKIFreeText([...response.statusStrings]) : undefined,
+        failInfo,
+      }),
+      timeStampToken: token,
+    }),
+  )
+}
+
+function failureNames(bits: number): FailureInfo[] {
+  return (Object.keys(FAILURE_INFO_BITS) as FailureInfo[]).filter(
+    (name) => Math.floor(bits / 2 ** FAILURE_INFO_BITS[name]) % 2 === 1,
+  )
+}
+
+export function parseTimeStampResp(der: Uint8Array): TimeStampResponse {
+  const resp = decodeDer(der, TimeStampResp, 'TimeStampResp')
+  const status = STATUS_NAMES[resp.status.status]
+  if (status === undefined) throw new PkiError('MALFORMED_DER', `unknown PKIStatus ${resp.status.status}`)
+  const token = resp.timeStampToken ? encodeDer(resp.timeStampToken) : undefined
+  if (isGranted(status) !== (token !== undefined)) {
+    throw new PkiError('MALFORMED_DER', `status ${status} ${token ? 'with' : 'without'} a token`)
+  }
+  return {
+    status,
+    statusStrings: resp.status.statusString ? [...resp.status.statusString] : undefined,
+    failInfo: resp.status.failInfo ? failureNames(resp.status.failInfo.toNumber()) : undefined,
+    token,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verification
+
+export type TimeStampCheckName = CmsCheck['name'] | 'content-type' | 'imprint' | 'nonce' | 'tsa-certificate'
+
+export interface TimeStampCheck {
+  readonly name: TimeStampCheckName
+  readonly status: CheckStatus
+  readonly reason: string
+}
+
+export interface TimeStampVerification {
+  readonly valid: boolean
+  readonly checks: readonly TimeStampCheck[]
+  readonly tstInfo?: ParsedTstInfo
+  readonly tsaCertificate?: Uint8Array
+}
+
+export interface VerifyTimeStampTokenOptions {
+  /** The hash the token should cover. */
+  readonly imprint: Uint8Array
+  /** When given, the token's imprint hash algorithm must be this one. */
+  readonly hashAlgorithm?: TimeStampHash
+  /** The request's nonce; the token must echo it. */
+  readonly nonce?: bigint
+  readonly trusted?: readonly Uint8Array[]
+}
+
+/** RFC 3161 §2.3: the TSA certificate has one extended key usage, id-kp-timeStamping, marked critical. */
+function checkTsaCertificate(certificateDer: Uint8Array, throwing: boolean): TimeStampCheck {
+  const certificate = parseCertificate(certificateDer, 'TSA certificate')
+  const extensions = (certificate.tbsCertificate.extensions ?? []).filter((e) => e.extnID === id_ce_extKeyUsage)
+  let reason: string | undefined
+  if (extensions.length !== 1) reason = 'the TSA certificate has no (single) extendedKeyUsage extension'
+  else if (!extensions[0]!.critical) reason = 'the extendedKeyUsage extension of the TSA certificate is not critical'
+  else {
+    let usages: string[] = []
+    try {
+      usages = [...decodeDer(new Uint8Array(extensions[0]!.extnValue.buffer), ExtendedKeyUsage, 'extendedKeyUsage')]
+    } catch (error) {
+      if (!isPkiError(error)) throw error
+      reason = 'the extendedKeyUsage extension is malformed'
+    }
+    if (!reason && (usages.length !== 1 || usages[0] !== ID_KP_TIME_STAMPING)) {
+      reason = 'extendedKeyUsage of the TSA certificate is not exactly timeStamping'
+    }
+  }
+  if (reason && throwing) throw new PkiError('INVALID_CERTIFICATE', reason)
+  return reason
+    ? { name: 'tsa-certificate', status: 'failed', reason }
+    : { name: 'tsa-certificate', status: 'passed', reason: 'critical extendedKeyUsage timeStamping' }
+}
+
+/**
+ * Verifies a TimeStampToken (a ContentInfo, not a TimeStampResp): the CMS signature with a required
+ * signing-certificate-v2, eContentType id-ct-TSTInfo, imprint, nonce and the TSA certificate's EKU.
+ * Throws a PkiError only for input that is not strict-DER SignedData.
+ */
+export async function verifyTimeStampToken(
+  token: Uint8Array,
+  options: VerifyTimeStampTokenOptions,
+): Promise<TimeStampVerification> {
+  const cms = await verifyCms(token, { trusted: options.trusted, requireSigningCertificate: true })
+  const checks: TimeStampCheck[] = [...cms.checks]
+  const done = (extra: Partial<TimeStampVerification> = {}): TimeStampVerification => ({
+    valid: checks.every((c) => c.status !== 'failed'),
+    checks,
+    tsaCertificate: cms.signerCertificate,
+    ...extra,
+  })
+  if (cms.contentType !== id_ct_tstInfo) {
+    checks.push({ name: 'content-type', status: 'failed', reason: `eContentType ${cms.contentType} is not TSTInfo` })
+    return done()
+  }
+  checks.push({ name: 'content-type', status: 'passed', reason: 'eContentType is id-ct-TSTInfo' })
+  if (!cms.content) return done()
+
+  let tstInfo: ParsedTstInfo
+  try {
+    tstInfo = parseTstInfo(cms.content)
+  } catch (error) {
+    if (!isPkiError(error)) throw error
+    checks.push({ name: 'structure', status: 'failed', reason: `TSTInfo: ${error.message}` })
+    return done()
+  }
+
+  const hashOk = options.hashAlgorithm === undefined || options.hashAlgorithm === tstInfo.hashAlgorithm
+  checks.push(
+    hashOk && equalBytes(tstInfo.imprint, options.imprint)
+      ? { name: 'imprint', status: 'passed', reason: `${tstInfo.hashAlgorithm} imprint matches` }
+      : { name: 'imprint', status: 'failed', reason: `the token's ${tstInfo.hashAlgorithm} imprint does not match` },
+  )
+  if (options.nonce === undefined) {
+    checks.push({ name: 'nonce', status: 'skipped', reason: 'no nonce expected' })
+  } else {
+    checks.push(
+      tstInfo.nonce === options.nonce
+        ? { name: 'nonce', status: 'passed', reason: 'the nonce is echoed' }
+        : { name: 'nonce', status: 'failed', reason: 'the token does not echo the request nonce' },
+    )
+  }
+  if (cms.signerCertificate) checks.push(checkTsaCertificate(cms.signerCertificate, false))
+  return done({ tstInfo })
+}
+
+/** The TSTInfo of a token without verifying it (e.g. to show genTime before verification). */
+export function readTimeStampToken(token: Uint8Array): ParsedTstInfo {
+  const { signedData } = parseCms(token)
+  const eci = signedData.encapContentInfo
+  if (eci.eContentType !== id_ct_tstInfo || !eci.eContent?.single) {
+    throw new PkiError('MALFORMED_DER', 'not a TimeStampToken (eContent is not a TSTInfo)')
+  }
+  return parseTstInfo(new Uint8Array(eci.eContent.single.buffer))
+}
