@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createSigner } from '@yiqian/gm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isPkiError } from '../errors.js'
-import { parseCertificateInfo } from '../validation/certificate-info.js'
 import { type EcHierarchy, type Fixtures, makeEcHierarchy, startFixtures } from '../validation/openssl-fixtures.js'
+import { parseCertificate } from '../x509/index.js'
 import {
   buildOcspRequest,
   buildOcspResponse,
@@ -36,9 +36,9 @@ describe('OCSP against OpenSSL', () => {
     const req = parseOcspRequest(pki.ocspRequest)
     expect(req.certIds).toHaveLength(2)
     expect(req.nonce?.length).toBeGreaterThan(0)
-    const inter = parseCertificateInfo(pki.inter)
-    expect(certIdMatches(req.certIds[0]!, inter, parseCertificateInfo(pki.leafGood).serialBytes)).toBe(true)
-    expect(certIdMatches(req.certIds[1]!, inter, parseCertificateInfo(pki.leafRevoked).serialBytes)).toBe(true)
+    const inter = parseCertificate(pki.inter)
+    expect(certIdMatches(req.certIds[0]!, inter, parseCertificate(pki.leafGood).serial)).toBe(true)
+    expect(certIdMatches(req.certIds[1]!, inter, parseCertificate(pki.leafRevoked).serial)).toBe(true)
   })
 
   it('verifies an OpenSSL response from a delegated responder: good and revoked', async () => {
@@ -244,7 +244,7 @@ describe('OCSP against OpenSSL', () => {
     const parsed = parseOcspResponse(der)
     expect(parsed.certs).toEqual([])
     expect(parsed.responses.map((r) => [r.serial, r.certStatus.status])).toEqual([
-      [parseCertificateInfo(pki.leafGood).serial, 'good'],
+      [parseCertificate(pki.leafGood).serialHex, 'good'],
       ['7f01', 'unknown'],
     ])
     expect((await verifyOcspResponse(der, { issuer: pki.inter })).status).toBe('passed')
@@ -289,6 +289,11 @@ describe('OCSP hostile input', () => {
     expect(codeOf(() => parseOcspRequest(indefinite))).toBe('NOT_STRICT_DER')
   })
 
+  // Mutation cases per structure, raised (or lowered) through the environment. Requests parse fast enough for
+  // 10,000 in the normal run; each response case also verifies a signature (~15 s for 10,000 on a busy 2-core VM).
+  const cases = Number(process.env.YIQIAN_FUZZ_CASES ?? 10_000)
+  const responseCases = cases
+
   /** xorshift32: the same mutations every run, so a failure can be replayed. */
   const rng = (seed: number) => () => {
     seed ^= seed << 13
@@ -318,36 +323,41 @@ describe('OCSP hostile input', () => {
     return Uint8Array.from(bytes)
   }
 
-  it('survives 10,000 mutated requests with typed errors only', () => {
+  it(`survives ${cases} mutated requests with typed errors only`, () => {
     const random = rng(0x5eed1)
     const outcomes = { accepted: 0, rejected: 0 }
-    for (let i = 0; i < 10_000; i++) {
+    for (let i = 0; i < cases; i++) {
       const code = codeOf(() => parseOcspRequest(mutate(pki.ocspRequest, random)))
       expect(code).not.toMatch(/^untyped/)
       outcomes[code === 'accepted' ? 'accepted' : 'rejected']++
     }
-    expect(outcomes.rejected).toBeGreaterThan(5_000)
+    expect(outcomes.rejected).toBeGreaterThan(cases / 2)
   })
 
-  it('never verifies 2,000 mutated responses whose signed bytes changed', async () => {
-    const random = rng(0xc0ffee)
-    const original = parseOcspResponse(pki.ocspResponse).tbsResponseData!
-    let verified = 0
-    for (let i = 0; i < 2_000; i++) {
-      const mutated = mutate(pki.ocspResponse, random)
-      let result: Awaited<ReturnType<typeof verifyOcspResponse>> | undefined
-      let parsed: ReturnType<typeof parseOcspResponse> | undefined
-      try {
-        parsed = parseOcspResponse(mutated)
-        result = await verifyOcspResponse(parsed, { issuer: pki.inter })
-      } catch (error) {
-        if (!isPkiError(error)) throw error
+  it(
+    `never verifies ${responseCases} mutated responses whose signed bytes changed`,
+    async () => {
+      const random = rng(0xc0ffee)
+      const original = parseOcspResponse(pki.ocspResponse).tbsResponseData!
+      let verified = 0
+      for (let i = 0; i < responseCases; i++) {
+        const mutated = mutate(pki.ocspResponse, random)
+        let result: Awaited<ReturnType<typeof verifyOcspResponse>> | undefined
+        let parsed: ReturnType<typeof parseOcspResponse> | undefined
+        try {
+          parsed = parseOcspResponse(mutated)
+          result = await verifyOcspResponse(parsed, { issuer: pki.inter })
+        } catch (error) {
+          if (!isPkiError(error)) throw error
+        }
+        if (result?.status === 'passed') {
+          verified++
+          expect(Buffer.from(parsed!.tbsResponseData!).equals(Buffer.from(original))).toBe(true)
+        }
       }
-      if (result?.status === 'passed') {
-        verified++
-        expect(Buffer.from(parsed!.tbsResponseData!).equals(Buffer.from(original))).toBe(true)
-      }
-    }
-    expect(verified).toBeLessThan(200)
-  })
+      // Under a tenth verify: only mutations outside the signed bytes (the certs, the outer wrapping) may survive.
+      expect(verified).toBeLessThan(responseCases / 10)
+    },
+    Math.max(60_000, responseCases * 10),
+  )
 })

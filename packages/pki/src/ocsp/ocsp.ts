@@ -18,17 +18,19 @@ import {
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
 import {
   AlgorithmIdentifier,
+  Certificate,
   CRLReason,
   type CRLReasons,
   Extension,
   id_kp_OCSPSigning,
-  KeyUsageFlags,
+  SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509'
-import type { Signer } from '@yiqian/gm'
+import { bytesToHex, type Signer } from '@yiqian/gm'
 import { signStructure, verifyStructure } from '../algorithms.js'
 import { type DerLimits, decodeDer, encodeDer } from '../der.js'
-import { PkiError } from '../errors.js'
-import { bytesEqual, type CertificateInfo, parseCertificateInfo, serialHex } from '../validation/certificate-info.js'
+import { isPkiError, PkiError } from '../errors.js'
+import { equal as bytesEqual } from '../x509/certificate.js'
+import { keyIdentifierOf, type ParsedCertificate, parseCertificate, verifyCertificateSignature } from '../x509/index.js'
 
 export type OcspHash = 'sha1' | 'sha256'
 const HASH_OIDS: Record<OcspHash, string> = { sha1: '1.3.14.3.2.26', sha256: '2.16.840.1.101.3.4.2.1' }
@@ -84,33 +86,58 @@ function hashOf(certId: CertID): OcspHash | undefined {
   return undefined
 }
 
-function asInfo(cert: Uint8Array | CertificateInfo, what: string): CertificateInfo {
-  return cert instanceof Uint8Array ? parseCertificateInfo(cert, what) : cert
+/** parseCertificate, with the error naming which input was malformed (the x509 parser just says "certificate"). */
+export function parseNamedCertificate(der: Uint8Array, what: string): ParsedCertificate {
+  try {
+    return parseCertificate(der)
+  } catch (error) {
+    if (isPkiError(error) && what !== 'certificate') {
+      throw new PkiError(error.code, `${what}: ${error.message}`, { cause: error })
+    }
+    throw error
+  }
+}
+
+function asCertificate(cert: Uint8Array | ParsedCertificate, what: string): ParsedCertificate {
+  return cert instanceof Uint8Array ? parseNamedCertificate(cert, what) : cert
+}
+
+/** The subjectPublicKey BIT STRING contents: what CertIDs hash (RFC 6960 §4.1.1), not the whole SPKI. */
+function publicKeyBits(cert: ParsedCertificate): Uint8Array {
+  const spki = decodeDer(cert.subjectPublicKeyInfo, SubjectPublicKeyInfo, 'subject public key info')
+  return new Uint8Array(spki.subjectPublicKey)
+}
+
+/** CertID serials are not validated like certificate serials: compare them as unsigned integers, whatever padding. */
+function unsignedHex(bytes: Uint8Array): string {
+  let i = 0
+  while (i < bytes.length - 1 && bytes[i] === 0) i++
+  return bytesToHex(bytes.subarray(i)) || '00'
 }
 
 /** The CertID naming `serial` under `issuer` (RFC 6960 §4.1.1). */
 export function buildCertId(
-  issuer: Uint8Array | CertificateInfo,
+  issuer: Uint8Array | ParsedCertificate,
   serial: Uint8Array,
   hashAlgorithm: OcspHash = 'sha1',
 ): CertID {
-  const issuerInfo = asInfo(issuer, 'issuer certificate')
+  const issuerCert = asCertificate(issuer, 'issuer certificate')
   return new CertID({
     hashAlgorithm: new AlgorithmIdentifier({ algorithm: HASH_OIDS[hashAlgorithm], parameters: null }),
-    issuerNameHash: new OctetString(hash(hashAlgorithm, issuerInfo.subjectDer)),
-    issuerKeyHash: new OctetString(hash(hashAlgorithm, issuerInfo.publicKeyBytes)),
+    issuerNameHash: new OctetString(hash(hashAlgorithm, issuerCert.subjectDer)),
+    issuerKeyHash: new OctetString(hash(hashAlgorithm, publicKeyBits(issuerCert))),
     serialNumber: serial.slice().buffer,
   })
 }
 
 /** Whether `certId` names the certificate with `serial` issued by `issuer`. */
-export function certIdMatches(certId: CertID, issuer: CertificateInfo, serial: Uint8Array): boolean {
+export function certIdMatches(certId: CertID, issuer: ParsedCertificate, serial: Uint8Array): boolean {
   const algorithm = hashOf(certId)
   if (!algorithm) return false
   return (
-    serialHex(new Uint8Array(certId.serialNumber)) === serialHex(serial) &&
+    unsignedHex(new Uint8Array(certId.serialNumber)) === unsignedHex(serial) &&
     bytesEqual(new Uint8Array(certId.issuerNameHash.buffer), hash(algorithm, issuer.subjectDer)) &&
-    bytesEqual(new Uint8Array(certId.issuerKeyHash.buffer), hash(algorithm, issuer.publicKeyBytes))
+    bytesEqual(new Uint8Array(certId.issuerKeyHash.buffer), hash(algorithm, publicKeyBits(issuer)))
   )
 }
 
@@ -149,11 +176,11 @@ export function buildOcspRequest({
   nonce,
   hashAlgorithm = 'sha1',
 }: OcspRequestOptions): Uint8Array {
-  const cert = parseCertificateInfo(certificate)
+  const cert = parseCertificate(certificate)
   if (nonce && (nonce.length < 1 || nonce.length > 32))
     throw new PkiError('INVALID_ARGUMENT', 'nonce must be 1–32 bytes')
   const tbsRequest = new TBSRequest({
-    requestList: [new Request({ reqCert: buildCertId(issuer, cert.serialBytes, hashAlgorithm) })],
+    requestList: [new Request({ reqCert: buildCertId(issuer, cert.serial, hashAlgorithm) })],
     ...(nonce && { requestExtensions: [nonceExtension(nonce)] }),
   })
   return encodeDer(new OCSPRequest({ tbsRequest }))
@@ -235,14 +262,14 @@ function certStatusOf(status: OcspCertStatus): CertStatus {
 }
 
 export async function buildOcspResponse(options: OcspResponseOptions): Promise<Uint8Array> {
-  const issuer = parseCertificateInfo(options.issuer, 'issuer certificate')
-  const responder = parseCertificateInfo(options.responder.certificate, 'responder certificate')
+  const issuer = parseNamedCertificate(options.issuer, 'issuer certificate')
+  const responder = parseNamedCertificate(options.responder.certificate, 'responder certificate')
   if (options.entries.length === 0) throw new PkiError('INVALID_ARGUMENT', 'an OCSP response needs at least one entry')
   const delegated = !bytesEqual(responder.der, issuer.der)
   const responses = options.entries.map((entry) => {
     let certId = entry.certId
     if (!certId) {
-      const serial = entry.certificate ? parseCertificateInfo(entry.certificate).serialBytes : entry.serial
+      const serial = entry.certificate ? parseCertificate(entry.certificate).serial : entry.serial
       if (!serial) throw new PkiError('INVALID_ARGUMENT', 'an OCSP entry needs a certificate, serial or CertID')
       certId = buildCertId(issuer, serial)
     }
@@ -255,7 +282,7 @@ export async function buildOcspResponse(options: OcspResponseOptions): Promise<U
   })
   const tbsResponseData = new ResponseData({
     // byKey: the SHA-1 of the responder's public key (RFC 6960 §4.2.1), shorter than a name and unambiguous.
-    responderID: new ResponderID({ byKey: new OctetString(hash('sha1', responder.publicKeyBytes)) }),
+    responderID: new ResponderID({ byKey: new OctetString(keyIdentifierOf(responder.subjectPublicKeyInfo)) }),
     producedAt: wholeSeconds(options.producedAt),
     responses,
     ...(options.nonce && { responseExtensions: [nonceExtension(options.nonce)] }),
@@ -265,7 +292,7 @@ export async function buildOcspResponse(options: OcspResponseOptions): Promise<U
     tbsResponseData,
     signatureAlgorithm: signed.algorithm,
     signature: signed.signature.slice().buffer,
-    ...(delegated && { certs: [responder.certificate] }),
+    ...(delegated && { certs: [decodeDer(responder.der, Certificate, 'responder certificate')] }),
   })
   return encodeDer(
     new OCSPResponse({
@@ -295,7 +322,7 @@ export interface ParsedOcspResponse {
   readonly responses: readonly OcspSingleStatus[]
   readonly nonce?: Uint8Array
   /** Certificates the responder included (a delegated responder's own, usually). */
-  readonly certs: readonly CertificateInfo[]
+  readonly certs: readonly ParsedCertificate[]
 }
 
 function singleStatus(single: SingleResponse): OcspSingleStatus {
@@ -312,7 +339,7 @@ function singleStatus(single: SingleResponse): OcspSingleStatus {
   }
   return {
     certId: single.certID,
-    serial: serialHex(new Uint8Array(single.certID.serialNumber)),
+    serial: unsignedHex(new Uint8Array(single.certID.serialNumber)),
     certStatus,
     thisUpdate: single.thisUpdate,
     ...(single.nextUpdate && { nextUpdate: single.nextUpdate }),
@@ -350,7 +377,9 @@ export function parseOcspResponse(der: Uint8Array, limits: DerLimits = OCSP_DER_
     producedAt: data.producedAt,
     responses: data.responses.map(singleStatus),
     ...(nonce && { nonce }),
-    certs: (basic.certs ?? []).map((c, i) => parseCertificateInfo(encodeDer(c), `OCSP responder certificate ${i + 1}`)),
+    certs: (basic.certs ?? []).map((c, i) =>
+      parseNamedCertificate(encodeDer(c), `OCSP responder certificate ${i + 1}`),
+    ),
   }
 }
 
@@ -381,9 +410,9 @@ export interface OcspVerification {
 
 export interface OcspVerifyOptions {
   /** The CA that issued the certificates asked about. */
-  readonly issuer: Uint8Array | CertificateInfo
+  readonly issuer: Uint8Array | ParsedCertificate
   /** The certificate asked about: its entry must be present. */
-  readonly certificate?: Uint8Array | CertificateInfo
+  readonly certificate?: Uint8Array | ParsedCertificate
   /** The nonce sent in the request: the response must echo it. */
   readonly nonce?: Uint8Array
   /** When the delegated responder's certificate must be valid (default producedAt). */
@@ -397,8 +426,9 @@ export interface OcspVerifyOptions {
   readonly sm2Id?: string | Uint8Array
 }
 
-function matchesResponderId(id: ResponderID, cert: CertificateInfo): boolean {
-  if (id.byKey) return bytesEqual(new Uint8Array(id.byKey.buffer), hash('sha1', cert.publicKeyBytes))
+function matchesResponderId(id: ResponderID, cert: ParsedCertificate): boolean {
+  // byKey is the SHA-1 of the subjectPublicKey bits: the RFC 5280 method-1 key identifier.
+  if (id.byKey) return bytesEqual(new Uint8Array(id.byKey.buffer), keyIdentifierOf(cert.subjectPublicKeyInfo))
   return id.byName !== undefined && bytesEqual(encodeDer(id.byName), cert.subjectDer)
 }
 
@@ -412,7 +442,7 @@ export async function verifyOcspResponse(
   options: OcspVerifyOptions,
 ): Promise<OcspVerification> {
   const parsed = response instanceof Uint8Array ? parseOcspResponse(response) : response
-  const issuer = asInfo(options.issuer, 'issuer certificate')
+  const issuer = asCertificate(options.issuer, 'issuer certificate')
   const checks: OcspCheck[] = []
   const fail = (check: OcspCheckName, reason: string): OcspVerification => {
     checks.push({ check, status: 'failed', reason })
@@ -430,7 +460,7 @@ export async function verifyOcspResponse(
   checks.push({ check: 'responseStatus', status: 'passed', reason: 'the responder answered successful' })
 
   const responderId = basic.tbsResponseData.responderID
-  let signer: CertificateInfo | undefined
+  let signer: ParsedCertificate | undefined
   if (matchesResponderId(responderId, issuer)) {
     signer = issuer
     checks.push({ check: 'responderAuthorization', status: 'passed', reason: 'signed by the issuing CA itself' })
@@ -439,42 +469,40 @@ export async function verifyOcspResponse(
     if (!candidate)
       return fail('responderAuthorization', 'the responder is neither the issuer nor a certificate included')
     if (!bytesEqual(candidate.issuerDer, issuer.subjectDer)) {
-      return fail('responderAuthorization', `the responder certificate was issued by ${candidate.issuer}, not the CA`)
+      return fail(
+        'responderAuthorization',
+        `the responder certificate was issued by ${candidate.issuerString}, not the CA`,
+      )
     }
-    if (candidate.keyUsage !== undefined && !(candidate.keyUsage & KeyUsageFlags.digitalSignature)) {
+    const keyUsage = candidate.extensions.keyUsage
+    if (keyUsage && !keyUsage.usages.includes('digitalSignature')) {
       return fail('responderAuthorization', 'the responder certificate keyUsage lacks digitalSignature')
     }
-    if (!candidate.extKeyUsage?.includes(id_kp_OCSPSigning)) {
+    if (!candidate.extensions.extKeyUsage?.purposes.includes(id_kp_OCSPSigning)) {
       return fail('responderAuthorization', 'the responder certificate lacks extKeyUsage id-kp-OCSPSigning')
     }
     const at = options.at ?? parsed.producedAt ?? new Date()
     if (at < candidate.notBefore || at > candidate.notAfter) {
       return fail('responderAuthorization', `the responder certificate is not valid at ${at.toISOString()}`)
     }
-    const ok = await verifyStructure(
-      candidate.certificate.signatureAlgorithm,
-      issuer.certificate.tbsCertificate.subjectPublicKeyInfo,
-      candidate.tbs,
-      new Uint8Array(candidate.certificate.signatureValue),
-      options.sm2Id === undefined ? {} : { sm2Id: options.sm2Id },
-    )
+    const ok = await verifyCertificateSignature(candidate, issuer, { sm2Id: options.sm2Id })
     if (!ok) return fail('responderAuthorization', 'the responder certificate is not signed by the issuing CA')
     signer = candidate
     checks.push({
       check: 'responderAuthorization',
       status: 'passed',
-      reason: `delegated responder ${candidate.subject}`,
+      reason: `delegated responder ${candidate.subjectString}`,
     })
   }
   const signatureOk = await verifyStructure(
     basic.signatureAlgorithm,
-    signer.certificate.tbsCertificate.subjectPublicKeyInfo,
+    signer.subjectPublicKeyInfo,
     tbsResponseData,
     new Uint8Array(basic.signature),
-    options.sm2Id === undefined ? {} : { sm2Id: options.sm2Id },
+    { sm2Id: options.sm2Id },
   )
   if (!signatureOk) return fail('signature', 'the response signature does not verify with the responder key')
-  checks.push({ check: 'signature', status: 'passed', reason: `signed by ${signer.subject}` })
+  checks.push({ check: 'signature', status: 'passed', reason: `signed by ${signer.subjectString}` })
 
   if (options.nonce) {
     if (!parsed.nonce) return fail('nonce', 'the request carried a nonce but the response has none')
@@ -483,13 +511,13 @@ export async function verifyOcspResponse(
   }
   let certificateStatus: OcspSingleStatus | undefined
   if (options.certificate) {
-    const cert = asInfo(options.certificate, 'certificate')
-    certificateStatus = parsed.responses.find((r) => certIdMatches(r.certId, issuer, cert.serialBytes))
-    if (!certificateStatus) return fail('certificateStatus', `the response does not name serial ${cert.serial}`)
+    const cert = asCertificate(options.certificate, 'certificate')
+    certificateStatus = parsed.responses.find((r) => certIdMatches(r.certId, issuer, cert.serial))
+    if (!certificateStatus) return fail('certificateStatus', `the response does not name serial ${cert.serialHex}`)
     checks.push({
       check: 'certificateStatus',
       status: 'passed',
-      reason: `the response names serial ${cert.serial}: ${certificateStatus.certStatus.status}`,
+      reason: `the response names serial ${cert.serialHex}: ${certificateStatus.certStatus.status}`,
     })
   }
   if (options.currentTime) {
@@ -512,7 +540,7 @@ export async function verifyOcspResponse(
   return {
     status: 'passed',
     checks,
-    responder: signer.subject,
+    responder: signer.subjectString,
     ...(parsed.producedAt && { producedAt: parsed.producedAt }),
     responses: parsed.responses,
     ...(certificateStatus && { certificateStatus }),

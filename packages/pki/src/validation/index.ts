@@ -1,4 +1,3 @@
-export { type CertificateInfo, nameToString, parseCertificateInfo } from './certificate-info.js'
 export {
   type ChainEntry,
   type CheckName,

@@ -1,13 +1,10 @@
-import { AsnConvert } from '@peculiar/asn1-schema'
 import {
-  CertificateList,
-  CRLReason,
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
   id_ce_certificatePolicies,
   id_ce_cRLDistributionPoints,
   id_ce_cRLNumber,
-  id_ce_cRLReasons,
+  id_ce_deltaCRLIndicator,
   id_ce_extKeyUsage,
   id_ce_invalidityDate,
   id_ce_issuerAltName,
@@ -19,13 +16,20 @@ import {
   id_kp_emailProtection,
   id_kp_OCSPSigning,
   id_kp_timeStamping,
-  KeyUsageFlags,
 } from '@peculiar/asn1-x509'
-import { verifyStructure } from '../algorithms.js'
-import { decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
-import { certIdMatches, crlReasonName, parseOcspResponse, verifyOcspResponse } from '../ocsp/ocsp.js'
-import { bytesEqual, type CertificateInfo, parseCertificateInfo, serialHex } from './certificate-info.js'
+import { certIdMatches, parseNamedCertificate, parseOcspResponse, verifyOcspResponse } from '../ocsp/ocsp.js'
+import { equal as bytesEqual } from '../x509/certificate.js'
+import {
+  isRevoked,
+  type KeyUsageName,
+  type ParsedCertificate,
+  type ParsedCrl,
+  parseCertificate,
+  parseCrl,
+  verifyCertificateSignature,
+  verifyCrlSignature,
+} from '../x509/index.js'
 
 export type ValidationPurpose =
   | 'any'
@@ -146,22 +150,24 @@ const failed = (check: CheckName, reason: string) => result(check, 'failed', rea
 const indeterminate = (check: CheckName, reason: string) => result(check, 'indeterminate', reason)
 
 /** Could `issuer` have issued `cert`: same name, and the key identifiers agree when both are present. */
-function canIssue(issuer: CertificateInfo, cert: CertificateInfo): boolean {
+function canIssue(issuer: ParsedCertificate, cert: ParsedCertificate): boolean {
   if (!bytesEqual(issuer.subjectDer, cert.issuerDer)) return false
-  if (cert.authorityKeyId && issuer.subjectKeyId) return bytesEqual(cert.authorityKeyId, issuer.subjectKeyId)
+  const authorityKeyId = cert.extensions.authorityKeyIdentifier?.keyIdentifier
+  const subjectKeyId = issuer.extensions.subjectKeyIdentifier?.keyIdentifier
+  if (authorityKeyId && subjectKeyId) return bytesEqual(authorityKeyId, subjectKeyId)
   return true
 }
 
 /** Depth-first from the target: every path through distinct certificates that ends at a trust anchor. */
 function buildPath(
-  target: CertificateInfo,
-  intermediates: readonly CertificateInfo[],
-  anchors: readonly CertificateInfo[],
+  target: ParsedCertificate,
+  intermediates: readonly ParsedCertificate[],
+  anchors: readonly ParsedCertificate[],
   maxLength: number,
-): CertificateInfo[] | undefined {
+): ParsedCertificate[] | undefined {
   // Many same-named CAs could make the search exponential: a fixed budget of steps bounds hostile input.
   let budget = 1000
-  const visit = (path: CertificateInfo[]): CertificateInfo[] | undefined => {
+  const visit = (path: ParsedCertificate[]): ParsedCertificate[] | undefined => {
     const last = path[path.length - 1]!
     if (path.length >= maxLength || --budget < 0) return undefined
     for (const anchor of anchors) if (canIssue(anchor, last)) return [...path, anchor]
@@ -178,7 +184,7 @@ function buildPath(
   return visit([target])
 }
 
-function validityCheck(cert: CertificateInfo, at: Date): CheckResult {
+function validityCheck(cert: ParsedCertificate, at: Date): CheckResult {
   if (at < cert.notBefore)
     return failed('validity', `not yet valid at ${at.toISOString()} (from ${cert.notBefore.toISOString()})`)
   if (at > cert.notAfter)
@@ -186,49 +192,46 @@ function validityCheck(cert: CertificateInfo, at: Date): CheckResult {
   return passed('validity', `valid from ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}`)
 }
 
-function criticalExtensionsCheck(cert: CertificateInfo): CheckResult {
-  const unknown = cert.extensions.filter((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.extnID)).map((e) => e.extnID)
+function criticalExtensionsCheck(cert: ParsedCertificate): CheckResult {
+  // `all`, not `unknown`: x509 decodes extensions (GM/T 0015 identity numbers) this validator does not act on.
+  const unknown = cert.extensions.all.filter((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid)).map((e) => e.oid)
   if (unknown.length > 0) return failed('criticalExtensions', `unrecognised critical extension ${unknown.join(', ')}`)
   return passed('criticalExtensions', 'every critical extension is understood')
 }
 
 async function signatureCheck(
-  cert: CertificateInfo,
-  issuer: CertificateInfo,
+  cert: ParsedCertificate,
+  issuer: ParsedCertificate,
   sm2Id?: string | Uint8Array,
 ): Promise<CheckResult> {
   try {
-    const ok = await verifyStructure(
-      cert.certificate.signatureAlgorithm,
-      issuer.certificate.tbsCertificate.subjectPublicKeyInfo,
-      cert.tbs,
-      new Uint8Array(cert.certificate.signatureValue),
-      sm2Id === undefined ? {} : { sm2Id },
-    )
+    const ok = await verifyCertificateSignature(cert, issuer, { sm2Id })
     return ok
-      ? passed('signature', `signature verifies with the key of ${issuer.subject}`)
-      : failed('signature', `signature does not verify with the key of ${issuer.subject}`)
+      ? passed('signature', `signature verifies with the key of ${issuer.subjectString}`)
+      : failed('signature', `signature does not verify with the key of ${issuer.subjectString}`)
   } catch (error) {
     if (isPkiError(error)) return failed('signature', error.message)
     throw error
   }
 }
 
-function hasUsage(cert: CertificateInfo, flag: KeyUsageFlags): boolean {
-  return cert.keyUsage === undefined || (cert.keyUsage & flag) !== 0
+/** No keyUsage extension means no restriction (RFC 5280 §4.2.1.3). */
+function hasUsage(cert: ParsedCertificate, usage: KeyUsageName): boolean {
+  const keyUsage = cert.extensions.keyUsage
+  return keyUsage === undefined || keyUsage.usages.includes(usage)
 }
 
-function leafUsageChecks(cert: CertificateInfo, purpose: ValidationPurpose): CheckResult[] {
+function leafUsageChecks(cert: ParsedCertificate, purpose: ValidationPurpose): CheckResult[] {
   if (purpose === 'any') {
     return [passed('keyUsage', 'no purpose requested'), passed('extendedKeyUsage', 'no purpose requested')]
   }
   const checks: CheckResult[] = []
   const needsNonRepudiation =
     purpose === 'documentSigning' || purpose === 'emailProtection' || purpose === 'timeStamping'
-  const ku = cert.keyUsage
+  const ku = cert.extensions.keyUsage?.usages
   if (ku === undefined) checks.push(passed('keyUsage', 'no keyUsage extension: unrestricted'))
-  else if (ku & KeyUsageFlags.digitalSignature) checks.push(passed('keyUsage', 'keyUsage includes digitalSignature'))
-  else if (needsNonRepudiation && ku & KeyUsageFlags.nonRepudiation) {
+  else if (ku.includes('digitalSignature')) checks.push(passed('keyUsage', 'keyUsage includes digitalSignature'))
+  else if (needsNonRepudiation && ku.includes('nonRepudiation')) {
     checks.push(passed('keyUsage', 'keyUsage includes nonRepudiation'))
   } else {
     checks.push(
@@ -236,7 +239,7 @@ function leafUsageChecks(cert: CertificateInfo, purpose: ValidationPurpose): Che
     )
   }
   const wanted = PURPOSE_EKUS[purpose]
-  const eku = cert.extKeyUsage
+  const eku = cert.extensions.extKeyUsage?.purposes
   if (!eku) {
     // RFC 3161 and RFC 6960 make the EKU mandatory for TSA and delegated OCSP certificates.
     if (purpose === 'timeStamping' || purpose === 'ocspSigning') {
@@ -253,60 +256,41 @@ function leafUsageChecks(cert: CertificateInfo, purpose: ValidationPurpose): Che
 }
 
 function issuerChecks(
-  cert: CertificateInfo,
+  cert: ParsedCertificate,
   caCertsBelow: number,
   purpose: ValidationPurpose,
   isAnchor: boolean,
 ): CheckResult[] {
   const checks: CheckResult[] = []
-  const bc = cert.basicConstraints
-  if (!bc?.cA) checks.push(failed('basicConstraints', 'issues certificates but basicConstraints CA is not true'))
+  const bc = cert.extensions.basicConstraints
+  if (!bc?.ca) checks.push(failed('basicConstraints', 'issues certificates but basicConstraints CA is not true'))
   else checks.push(passed('basicConstraints', 'basicConstraints CA:true'))
-  const pathLen = bc?.cA ? bc.pathLenConstraint : undefined
+  const pathLen = bc?.ca ? bc.pathLength : undefined
   if (pathLen === undefined) checks.push(passed('pathLength', 'no pathLenConstraint'))
   else if (caCertsBelow > pathLen) {
     checks.push(failed('pathLength', `pathLenConstraint ${pathLen} but ${caCertsBelow} CA certificates follow it`))
   } else checks.push(passed('pathLength', `pathLenConstraint ${pathLen}, ${caCertsBelow} CA certificates follow it`))
-  if (hasUsage(cert, KeyUsageFlags.keyCertSign)) {
+  if (hasUsage(cert, 'keyCertSign')) {
     checks.push(
-      passed('keyUsage', cert.keyUsage === undefined ? 'no keyUsage extension' : 'keyUsage includes keyCertSign'),
+      passed('keyUsage', cert.extensions.keyUsage ? 'keyUsage includes keyCertSign' : 'no keyUsage extension'),
     )
   } else checks.push(failed('keyUsage', 'keyUsage lacks keyCertSign'))
   // A CA's EKU, when present, constrains what it may issue for (as OpenSSL and Windows enforce); anchors are trusted.
-  if (!isAnchor && purpose !== 'any' && cert.extKeyUsage) {
-    const ok = cert.extKeyUsage.some((e) => PURPOSE_EKUS[purpose].includes(e) || e === ANY_EKU)
+  const eku = cert.extensions.extKeyUsage?.purposes
+  if (!isAnchor && purpose !== 'any' && eku) {
+    const ok = eku.some((e) => PURPOSE_EKUS[purpose].includes(e) || e === ANY_EKU)
     checks.push(
       ok
         ? passed('extendedKeyUsage', `CA extKeyUsage allows ${purpose}`)
-        : failed('extendedKeyUsage', `CA extKeyUsage (${cert.extKeyUsage.join(', ')}) does not allow ${purpose}`),
+        : failed('extendedKeyUsage', `CA extKeyUsage (${eku.join(', ')}) does not allow ${purpose}`),
     )
   }
   return checks
 }
 
-interface ParsedCrl {
-  readonly crl: CertificateList
-  readonly issuerDer: Uint8Array
-  readonly tbs: Uint8Array
-  readonly thisUpdate: Date
-  readonly nextUpdate?: Date
-}
-
-function parseCrl(der: Uint8Array, index: number): ParsedCrl {
-  const crl = decodeDer(der, CertificateList, `CRL ${index + 1}`)
-  const tbs = crl.tbsCertListRaw ? new Uint8Array(crl.tbsCertListRaw) : encodeDer(crl.tbsCertList)
-  const nextUpdate = crl.tbsCertList.nextUpdate?.getTime()
-  return {
-    crl,
-    issuerDer: encodeDer(crl.tbsCertList.issuer),
-    tbs,
-    thisUpdate: crl.tbsCertList.thisUpdate.getTime(),
-    ...(nextUpdate && { nextUpdate }),
-  }
-}
-
+// parseCrl decodes authorityKeyIdentifier, cRLNumber and the reason code itself; the rest stay in otherExtensions.
 const CRL_UNDERSTOOD = new Set<string>([id_ce_authorityKeyIdentifier, id_ce_cRLNumber, id_ce_issuerAltName])
-const ENTRY_UNDERSTOOD = new Set<string>([id_ce_cRLReasons, id_ce_invalidityDate])
+const ENTRY_UNDERSTOOD = new Set<string>([id_ce_invalidityDate])
 
 type Evidence = { readonly result: CheckResult; readonly decisive: boolean }
 
@@ -316,49 +300,37 @@ type Evidence = { readonly result: CheckResult; readonly decisive: boolean }
  */
 async function crlEvidence(
   crl: ParsedCrl,
-  cert: CertificateInfo,
-  issuer: CertificateInfo,
+  cert: ParsedCertificate,
+  issuer: ParsedCertificate,
   at: Date,
   sm2Id?: string | Uint8Array,
 ): Promise<Evidence | undefined> {
   if (!bytesEqual(crl.issuerDer, issuer.subjectDer)) return undefined // someone else's CRL
   const note = (reason: string): Evidence => ({ result: indeterminate('revocation', reason), decisive: false })
-  if (!hasUsage(issuer, KeyUsageFlags.cRLSign)) return note(`${issuer.subject} may not sign CRLs (no cRLSign)`)
+  if (!hasUsage(issuer, 'cRLSign')) return note(`${issuer.subjectString} may not sign CRLs (no cRLSign)`)
   let ok = false
   try {
-    ok = await verifyStructure(
-      crl.crl.signatureAlgorithm,
-      issuer.certificate.tbsCertificate.subjectPublicKeyInfo,
-      crl.tbs,
-      new Uint8Array(crl.crl.signature),
-      sm2Id === undefined ? {} : { sm2Id },
-    )
+    ok = await verifyCrlSignature(crl, issuer, { sm2Id })
   } catch (error) {
     if (!isPkiError(error)) throw error
   }
-  if (!ok) return note(`a CRL from ${issuer.subject} has a signature that does not verify`)
-  const critical = (crl.crl.tbsCertList.crlExtensions ?? []).find((e) => e.critical && !CRL_UNDERSTOOD.has(e.extnID))
+  if (!ok) return note(`a CRL from ${issuer.subjectString} has a signature that does not verify`)
   // Delta CRLs, partitioned CRLs (issuingDistributionPoint) and the like are not complete lists: not usable here.
-  if (critical) return note(`a CRL from ${issuer.subject} has unsupported critical extension ${critical.extnID}`)
+  // parseCrl lifts the delta indicator out of otherExtensions; RFC 5280 §5.2.4 has it always critical.
+  const critical =
+    crl.deltaCrlIndicator !== undefined
+      ? id_ce_deltaCRLIndicator
+      : crl.otherExtensions.find((e) => e.critical && !CRL_UNDERSTOOD.has(e.oid))?.oid
+  if (critical) return note(`a CRL from ${issuer.subjectString} has unsupported critical extension ${critical}`)
   if (crl.nextUpdate && crl.nextUpdate < at)
-    return note(`the CRL from ${issuer.subject} expired before ${at.toISOString()}`)
-  const entry = crl.crl.tbsCertList.revokedCertificates?.find(
-    (r) => serialHex(new Uint8Array(r.userCertificate)) === cert.serial,
-  )
+    return note(`the CRL from ${issuer.subjectString} expired before ${at.toISOString()}`)
+  const entry = isRevoked(crl, cert.serial)
   if (!entry)
     return { result: passed('revocation', `not on the CRL of ${crl.thisUpdate.toISOString()}`), decisive: true }
-  const entryCritical = entry.crlEntryExtensions?.find((e) => e.critical && !ENTRY_UNDERSTOOD.has(e.extnID))
-  if (entryCritical) return note(`the CRL entry has unsupported critical extension ${entryCritical.extnID}`)
-  const reasonExt = entry.crlEntryExtensions?.find((e) => e.extnID === id_ce_cRLReasons)
-  let reason = 'unspecified'
-  if (reasonExt) {
-    try {
-      reason = crlReasonName(AsnConvert.parse(reasonExt.extnValue.buffer, CRLReason).reason) ?? 'unspecified'
-    } catch {
-      return note('the CRL entry has a malformed reason code')
-    }
-  }
-  const revokedAt = entry.revocationDate.getTime()
+  const entryCritical = entry.otherExtensions.find((e) => e.critical && !ENTRY_UNDERSTOOD.has(e.oid))
+  if (entryCritical) return note(`the CRL entry has unsupported critical extension ${entryCritical.oid}`)
+  const reason = entry.reason ?? 'unspecified'
+  const revokedAt = entry.date
   if (revokedAt <= at) {
     return {
       result: failed('revocation', `revoked on ${revokedAt.toISOString()} (CRL), reason ${reason}`),
@@ -373,8 +345,8 @@ async function crlEvidence(
 
 async function ocspEvidence(
   der: Uint8Array,
-  cert: CertificateInfo,
-  issuer: CertificateInfo,
+  cert: ParsedCertificate,
+  issuer: ParsedCertificate,
   at: Date,
   sm2Id?: string | Uint8Array,
 ): Promise<Evidence | undefined> {
@@ -385,13 +357,13 @@ async function ocspEvidence(
     if (isPkiError(error)) return undefined
     throw error
   }
-  const single = parsed.responses.find((r) => certIdMatches(r.certId, issuer, cert.serialBytes))
+  const single = parsed.responses.find((r) => certIdMatches(r.certId, issuer, cert.serial))
   if (!single) return undefined // about another certificate
   const note = (reason: string): Evidence => ({ result: indeterminate('revocation', reason), decisive: false })
   const verified = await verifyOcspResponse(parsed, { issuer, ...(sm2Id !== undefined && { sm2Id }) })
   if (verified.status !== 'passed') {
     const why = verified.checks.find((c) => c.status === 'failed')?.reason ?? 'not authentic'
-    return note(`an OCSP response for serial ${cert.serial} is not usable: ${why}`)
+    return note(`an OCSP response for serial ${cert.serialHex} is not usable: ${why}`)
   }
   if (single.nextUpdate && single.nextUpdate < at) return note(`the OCSP response expired before ${at.toISOString()}`)
   const s = single.certStatus
@@ -399,7 +371,7 @@ async function ocspEvidence(
     case 'good':
       return { result: passed('revocation', `OCSP: good (${verified.responder})`), decisive: true }
     case 'unknown':
-      return note(`OCSP: the responder does not know serial ${cert.serial}`)
+      return note(`OCSP: the responder does not know serial ${cert.serialHex}`)
     case 'revoked':
       if (s.revocationTime <= at) {
         return {
@@ -418,8 +390,8 @@ async function ocspEvidence(
 }
 
 async function revocationCheck(
-  cert: CertificateInfo,
-  issuer: CertificateInfo,
+  cert: ParsedCertificate,
+  issuer: ParsedCertificate,
   crls: readonly ParsedCrl[],
   ocsp: readonly Uint8Array[],
   at: Date,
@@ -440,7 +412,10 @@ async function revocationCheck(
   const good = evidence.find((e) => e.decisive && e.result.status === 'passed')
   if (good) return good.result
   if (evidence.length > 0) return evidence.map((e) => e.result)[0]!
-  return indeterminate('revocation', `no CRL or OCSP response from ${issuer.subject} covers serial ${cert.serial}`)
+  return indeterminate(
+    'revocation',
+    `no CRL or OCSP response from ${issuer.subjectString} covers serial ${cert.serialHex}`,
+  )
 }
 
 function overall(checks: readonly CheckResult[]): CheckStatus {
@@ -456,12 +431,12 @@ function overall(checks: readonly CheckResult[]): CheckStatus {
 export async function validatePath(options: ValidatePathOptions): Promise<ValidationReport> {
   const { at, purpose = 'any', sm2Id } = options
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new PkiError('INVALID_ARGUMENT', '`at` must be a Date')
-  const target = parseCertificateInfo(options.target, 'target certificate')
-  const anchors = options.trustAnchors.map((der, i) => parseCertificateInfo(der, `trust anchor ${i + 1}`))
-  const intermediates: CertificateInfo[] = []
-  for (const [i, der] of (options.intermediates ?? []).entries()) {
+  const target = parseNamedCertificate(options.target, 'target certificate')
+  const anchors = options.trustAnchors.map((der, i) => parseNamedCertificate(der, `trust anchor ${i + 1}`))
+  const intermediates: ParsedCertificate[] = []
+  for (const der of options.intermediates ?? []) {
     try {
-      intermediates.push(parseCertificateInfo(der, `intermediate ${i + 1}`))
+      intermediates.push(parseCertificate(der))
     } catch (error) {
       if (!isPkiError(error)) throw error
     }
@@ -472,14 +447,14 @@ export async function validatePath(options: ValidatePathOptions): Promise<Valida
     return {
       status: 'failed',
       chain: [],
-      reason: `no path from ${target.subject} (issuer ${target.issuer}) to a trust anchor within ${maxLength} certificates`,
-      reasonZh: `找不到从 ${target.subject} 到受信任根证书的证书路径`,
+      reason: `no path from ${target.subjectString} (issuer ${target.issuerString}) to a trust anchor within ${maxLength} certificates`,
+      reasonZh: `找不到从 ${target.subjectString} 到受信任根证书的证书路径`,
     }
   }
   const crls: ParsedCrl[] = []
-  for (const [i, der] of (options.revocation?.crls ?? []).entries()) {
+  for (const der of options.revocation?.crls ?? []) {
     try {
-      crls.push(parseCrl(der, i))
+      crls.push(parseCrl(der))
     } catch (error) {
       if (!isPkiError(error)) throw error
     }
@@ -498,8 +473,8 @@ export async function validatePath(options: ValidatePathOptions): Promise<Valida
       checks.push(validityCheck(cert, at))
       checks.push(
         bytesEqual(cert.issuerDer, issuer.subjectDer)
-          ? passed('nameChaining', `issuer name matches the subject of ${issuer.subject}`)
-          : failed('nameChaining', `issuer ${cert.issuer} differs from ${issuer.subject}`),
+          ? passed('nameChaining', `issuer name matches the subject of ${issuer.subjectString}`)
+          : failed('nameChaining', `issuer ${cert.issuerString} differs from ${issuer.subjectString}`),
       )
     }
     if (i > 0) checks.push(...issuerChecks(cert, i - 1, purpose, isAnchor))
@@ -509,9 +484,9 @@ export async function validatePath(options: ValidatePathOptions): Promise<Valida
       checks.push(await revocationCheck(cert, issuer, crls, ocsp, at, sm2Id))
     }
     chain.push({
-      subject: cert.subject,
-      issuer: cert.issuer,
-      serial: cert.serial,
+      subject: cert.subjectString,
+      issuer: cert.issuerString,
+      serial: cert.serialHex,
       role: i === 0 && !isAnchor ? 'target' : isAnchor ? 'trustAnchor' : 'intermediate',
       checks,
     })

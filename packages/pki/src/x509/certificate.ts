@@ -198,16 +198,18 @@ function asCertificate(cert: ParsedCertificate | Uint8Array): ParsedCertificate 
 
 /**
  * Whether `cert` is signed by the key in `issuer` (a SubjectPublicKeyInfo DER or the issuing certificate). SM2 uses
- * the default signer ID 1234567812345678. UNSUPPORTED_ALGORITHM when the algorithm is not one of ours.
+ * the default signer ID 1234567812345678 unless `sm2Id` says otherwise (path validation passes the caller's).
+ * UNSUPPORTED_ALGORITHM when the algorithm is not one of ours.
  */
 export async function verifyCertificateSignature(
   cert: ParsedCertificate | Uint8Array,
   issuer: Uint8Array | ParsedCertificate,
+  options: { readonly sm2Id?: string | Uint8Array } = {},
 ): Promise<boolean> {
   const parsed = asCertificate(cert)
   const spki = issuer instanceof Uint8Array ? issuer : issuer.subjectPublicKeyInfo
   const algorithm = decodeDer(parsed.signatureAlgorithm.der, AlgorithmIdentifier, 'signature algorithm')
-  return verifyStructure(algorithm, spki, parsed.tbsDer, parsed.signature)
+  return verifyStructure(algorithm, spki, parsed.tbsDer, parsed.signature, options)
 }
 
 export function certificateToPem(der: Uint8Array): string {

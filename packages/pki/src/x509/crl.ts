@@ -249,15 +249,16 @@ export function parseCrl(der: Uint8Array, limits?: DerLimits): ParsedCrl {
   }
 }
 
-/** Whether the CRL is signed by the key in `issuer` (SPKI DER or the issuing certificate). */
+/** Whether the CRL is signed by the key in `issuer` (SPKI DER or the issuing certificate); `sm2Id` as for certificates. */
 export async function verifyCrlSignature(
   crl: ParsedCrl | Uint8Array,
   issuer: Uint8Array | ParsedCertificate,
+  options: { readonly sm2Id?: string | Uint8Array } = {},
 ): Promise<boolean> {
   const parsed = crl instanceof Uint8Array ? parseCrl(crl) : crl
   const spki = issuer instanceof Uint8Array ? issuer : issuer.subjectPublicKeyInfo
   const algorithm = decodeDer(parsed.signatureAlgorithm.der, AlgorithmIdentifier, 'signature algorithm')
-  return verifyStructure(algorithm, spki, parsed.tbsDer, parsed.signature)
+  return verifyStructure(algorithm, spki, parsed.tbsDer, parsed.signature, options)
 }
 
 /** The CRL entry for `serial` (bytes, bigint or hex), or undefined when it is not listed. */
