@@ -26,6 +26,15 @@ export function opensslSm2Speed(seconds: number): { sign: number; verify: number
   return { sign: Number(match[1]), verify: Number(match[2]) }
 }
 
+/** `openssl speed ecdsap256`: ECDSA P-256 signatures and verifications per second (the digest is not hashed). */
+export function opensslEcdsaP256Speed(seconds: number): { sign: number; verify: number } {
+  const out = speed(['-seconds', String(Math.max(1, Math.round(seconds))), 'ecdsap256'])
+  // -mr prints "+F4:<index>:256:<sign/s>:<verify/s>".
+  const match = /^\+F4:\d+:256:([\d.]+):([\d.]+)$/m.exec(out)
+  if (!match) throw new Error(`cannot read openssl speed ecdsap256 output:\n${out}`)
+  return { sign: Number(match[1]), verify: Number(match[2]) }
+}
+
 export function opensslVersion(): string {
   return execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim()
 }

@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- gm|platform] [--quick]`: figures, never pass/fail. Each operation is measured several times
+ * `npm run bench [-- gm|pki|platform] [--quick]`: figures, never pass/fail. Each operation is measured several times
  * and the median printed beside the OpenSSL reference measured in the same run, where OpenSSL does the same work.
  */
 import { auditBench } from './audit.js'
 import { gmRows } from './gm.js'
 import { httpBench } from './http.js'
 import { opensslVersion } from './openssl.js'
+import { pkiRows } from './pki.js'
 import { printTable, type Row } from './table.js'
 
 const args = process.argv.slice(2)
@@ -31,6 +32,7 @@ async function platformRows(): Promise<Row[]> {
 const started = performance.now()
 const rows: Row[] = []
 if (!only || only === 'gm') rows.push(...gmRows(runs, quick ? 0.5 : 1))
+if (!only || only === 'pki') rows.push(...(await pkiRows(runs, quick ? 0.5 : 1)))
 if (!only || only === 'platform') rows.push(...(await platformRows()))
 console.log(
   `\nYiqian benchmarks — Node ${process.version}, ${opensslVersion()}, ${runs} runs each, median, one thread, wall clock (openssl speed -elapsed)\n`,

@@ -34,6 +34,11 @@ function seeded(seed: number): () => number {
 
 const SEED = 20_240_301
 
+/** `npm run fuzz` sets YIQIAN_FUZZ_CASES to run every loop that many times; the normal run keeps each loop's count. */
+const cases = (normal: number) => Number(process.env.YIQIAN_FUZZ_CASES ?? normal)
+/** The time budget grows with the largest loop (the unit project's 30 s default covers the normal run). */
+const TIMEOUT = Math.max(30_000, cases(0) * 10)
+
 function mutateBytes(input: Uint8Array, random: () => number): { bytes: Uint8Array; how: string } {
   const int = (n: number) => Math.floor(random() * n)
   const at = int(input.length)
@@ -158,12 +163,12 @@ describe(`seeded mutations (seed ${SEED})`, () => {
   const publicKey = sm2PublicKeyFromPrivate(privateKey)
   const message = 'mutation target'
 
-  it('never lets a modified signature verify', () => {
+  it('never lets a modified signature verify', { timeout: TIMEOUT }, () => {
     const der = Array.from({ length: 16 }, () => sm2Sign(message, privateKey))
     const raw = Array.from({ length: 16 }, () => sm2Sign(message, privateKey, { encoding: 'raw' }))
     for (const [encoding, valid, count] of [
-      ['der', der, 2000],
-      ['raw', raw, 400],
+      ['der', der, cases(2000)],
+      ['raw', raw, cases(400)],
     ] as const) {
       const tally = fuzz(
         `signature-${encoding}`,
@@ -176,50 +181,50 @@ describe(`seeded mutations (seed ${SEED})`, () => {
     }
   })
 
-  it('never accepts a modified DER key', () => {
+  it('never accepts a modified DER key', { timeout: TIMEOUT }, () => {
     const pkcs8 = [sm2PrivateKeyToPkcs8(privateKey)]
     const sec1 = [sm2PrivateKeyToSec1(privateKey)]
     const spki = [sm2PublicKeyToSpki(publicKey)]
     const rejected = (o: Outcome) => o.kind === 'error' && KEY_CODES.includes(o.code)
-    fuzz('pkcs8', pkcs8, 1000, sm2PrivateKeyFromPkcs8, rejected)
-    fuzz('sec1', sec1, 1000, sm2PrivateKeyFromSec1, rejected)
-    fuzz('spki', spki, 1000, sm2PublicKeyFromSpki, rejected)
+    fuzz('pkcs8', pkcs8, cases(1000), sm2PrivateKeyFromPkcs8, rejected)
+    fuzz('sec1', sec1, cases(1000), sm2PrivateKeyFromSec1, rejected)
+    fuzz('spki', spki, cases(1000), sm2PublicKeyFromSpki, rejected)
   })
 
-  it('accepts a modified PEM only when it still carries the same key', () => {
+  it('accepts a modified PEM only when it still carries the same key', { timeout: TIMEOUT }, () => {
     const same = (expected: unknown) => (o: Outcome) =>
       (o.kind === 'error' && KEY_CODES.includes(o.code)) ||
       (o.kind === 'value' &&
         JSON.stringify(o.value, (_k, v) => (v instanceof Uint8Array ? bytesToHex(v) : v)) === expected)
     const pair = JSON.stringify({ privateKey: bytesToHex(privateKey), publicKey: bytesToHex(publicKey) })
-    fuzz('pem-pkcs8', [sm2PrivateKeyToPem(privateKey)], 600, sm2PrivateKeyFromPem, same(pair))
-    fuzz('pem-sec1', [sm2PrivateKeyToPem(privateKey, 'sec1')], 600, sm2PrivateKeyFromPem, same(pair))
+    fuzz('pem-pkcs8', [sm2PrivateKeyToPem(privateKey)], cases(600), sm2PrivateKeyFromPem, same(pair))
+    fuzz('pem-sec1', [sm2PrivateKeyToPem(privateKey, 'sec1')], cases(600), sm2PrivateKeyFromPem, same(pair))
     fuzz(
       'pem-spki',
       [sm2PublicKeyToPem(publicKey)],
-      600,
+      cases(600),
       sm2PublicKeyFromPem,
       same(JSON.stringify(bytesToHex(publicKey))),
     )
   })
 
-  it('never decrypts a modified ciphertext', () => {
+  it('never decrypts a modified ciphertext', { timeout: TIMEOUT }, () => {
     const plaintext = new TextEncoder().encode('0123456789abcdef')
     for (const format of ['c1c3c2', 'asn1'] as const) {
       const valid = Array.from({ length: 4 }, () => sm2Encrypt(publicKey, plaintext, { format }))
       fuzz(
         `ciphertext-${format}`,
         valid,
-        400,
+        cases(400),
         (c) => sm2Decrypt(privateKey, c, { format }),
         (o) => o.kind === 'error' && o.code === 'INVALID_CIPHERTEXT',
       )
     }
   })
 
-  it('rejects random bytes everywhere with typed errors', () => {
+  it('rejects random bytes everywhere with typed errors', { timeout: TIMEOUT }, () => {
     const random = seeded(SEED + 1)
-    const noise = Array.from({ length: 300 }, () =>
+    const noise = Array.from({ length: cases(300) }, () =>
       Uint8Array.from({ length: Math.floor(random() * 200) }, () => Math.floor(random() * 256)),
     )
     // Random bytes behind a plausible SEQUENCE header reach deeper into the parsers.
