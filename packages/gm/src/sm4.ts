@@ -34,10 +34,12 @@ function paddingOf(options: Sm4PaddingOptions | undefined): Sm4Padding {
   return padding
 }
 
-/** Runs a cipher over the whole input and returns a plain Uint8Array (not a Buffer from Node's pool). */
+/** Runs a cipher over the whole input and returns a plain Uint8Array view (no second copy of the output). */
 function run(cipher: NodeCrypto.Cipher | NodeCrypto.Decipher, input: Uint8Array): Uint8Array {
   const head = cipher.update(input)
   const tail = cipher.final()
+  // Node allocates update()'s output for this call alone (not from its shared pool), so viewing it is safe.
+  if (tail.length === 0) return new Uint8Array(head.buffer, head.byteOffset, head.length)
   const out = new Uint8Array(head.length + tail.length)
   out.set(head)
   out.set(tail, head.length)
