@@ -84,6 +84,9 @@ describe.each(cases)('$algorithm', ({ algorithm, name, genpkey, opt }) => {
   })
 })
 
+/** A PEM block around a body that is not a key at all. */
+const pemArmor = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----`
+
 describe('key and algorithm checks', () => {
   it('defaults SM2 to the standard signer ID, and an ID mismatch does not verify', async () => {
     const pem = readFileSync(join(dir, 'sm2.pem'), 'utf8')
@@ -105,9 +108,7 @@ describe('key and algorithm checks', () => {
       return 'none'
     }
     expect(codeOf(() => createSigner(pem, { algorithm: 'SM2-SM3' }))).toBe('INVALID_ARGUMENT')
-    expect(codeOf(() => createSigner('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----'))).toBe(
-      'INVALID_KEY',
-    )
+    expect(codeOf(() => createSigner(pemArmor('PRIVATE KEY', 'AAAA')))).toBe('INVALID_KEY')
     expect(codeOf(() => createVerifier(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00])))).toBe('INVALID_KEY')
   })
 })

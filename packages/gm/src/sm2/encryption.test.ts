@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, concatBytes, hexToBytes, randomBytes } from '../bytes.js'
 import { type GmError, type GmErrorCode, isGmError } from '../errors.js'
@@ -24,11 +25,9 @@ function expectGmError(fn: () => unknown, code: GmErrorCode): GmError {
 }
 
 // The key of the OpenSSL fixtures in key-encoding.test.ts, and `openssl pkeyutl -encrypt` of a message under it.
-const OPENSSL_KEY = sm2PrivateKeyFromPem(`-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQgoscfTh3bjbO0fGWa
-nGVASOPSApW0imHYKXwc+doA3NqhRANCAATMno+6FidxpylrMWBxdZbB18M+yr6v
-+UY0hWYEMF6jCitY1OTk48ovHDUWZldcp9jC1EpEh0jyiSL7juJK/1wJ
------END PRIVATE KEY-----`)
+const OPENSSL_KEY = sm2PrivateKeyFromPem(
+  readFileSync(new URL('../../../../test/fixtures/gm/openssl-sm2-pkcs8.pem', import.meta.url), 'utf8'),
+)
 const OPENSSL_CIPHERTEXT = hexToBytes(
   '30818502203da8c1ba027ded29749c4dd890e0b879b84c5a907f1a3358eff3401ca82063bb02201ad374ff2422a40d618bb910873721a921b72e4e54542b2a57da177fc7f703120420747bd9ec4a6d169e2f504f2e661b58c890ded7c31cca42eea608504f02d8d9a3041d03218ff31f50321dbbcae9c831e6e7be3048bdbdf0c1a3c409234545f7',
 )

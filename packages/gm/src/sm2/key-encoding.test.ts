@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { ECParameters, ECPrivateKey, id_ecPublicKey } from '@peculiar/asn1-ecc'
 import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8'
 import { AsnSerializer, OctetString } from '@peculiar/asn1-schema'
@@ -21,6 +22,10 @@ import {
 import { generateSm2KeyPair } from './keys.js'
 import { base64ToBytes, derToPem, pemToDer } from './pem.js'
 
+function fixture(name: string): string {
+  return readFileSync(new URL(`../../../../test/fixtures/gm/${name}`, import.meta.url), 'utf8')
+}
+
 function expectGmError(fn: () => unknown, code: GmErrorCode): void {
   let thrown: unknown
   try {
@@ -31,25 +36,15 @@ function expectGmError(fn: () => unknown, code: GmErrorCode): void {
   if (!isGmError(thrown, code)) throw new Error(`expected GmError ${code}, got ${String(thrown)}`)
 }
 
-// Written by OpenSSL 3.0.19: `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2`, `openssl pkey -pubout`,
+// Written by OpenSSL 3.0.19 (private keys kept under test/fixtures/gm): `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2`, `openssl pkey -pubout`,
 // `openssl ec` (which labels SEC 1 SM2 keys "SM2 PRIVATE KEY").
-const OPENSSL_PKCS8 = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQgoscfTh3bjbO0fGWa
-nGVASOPSApW0imHYKXwc+doA3NqhRANCAATMno+6FidxpylrMWBxdZbB18M+yr6v
-+UY0hWYEMF6jCitY1OTk48ovHDUWZldcp9jC1EpEh0jyiSL7juJK/1wJ
------END PRIVATE KEY-----
-`
+const OPENSSL_PKCS8 = fixture('openssl-sm2-pkcs8.pem')
 const OPENSSL_SPKI = `-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEzJ6PuhYncacpazFgcXWWwdfDPsq+
 r/lGNIVmBDBeoworWNTk5OPKLxw1FmZXXKfYwtRKRIdI8oki+47iSv9cCQ==
 -----END PUBLIC KEY-----
 `
-const OPENSSL_SEC1 = `-----BEGIN SM2 PRIVATE KEY-----
-MHcCAQEEIKLHH04d242ztHxlmpxlQEjj0gKVtIph2Cl8HPnaANzaoAoGCCqBHM9V
-AYItoUQDQgAEzJ6PuhYncacpazFgcXWWwdfDPsq+r/lGNIVmBDBeoworWNTk5OPK
-Lxw1FmZXXKfYwtRKRIdI8oki+47iSv9cCQ==
------END SM2 PRIVATE KEY-----
-`
+const OPENSSL_SEC1 = fixture('openssl-sm2-sec1.pem')
 const OPENSSL_D = 'a2c71f4e1ddb8db3b47c659a9c654048e3d20295b48a61d8297c1cf9da00dcda'
 const P256_PKCS8 =
   '308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420c78cb0b01c2816fe3af4182cd5083eea0aaa922701b475be6f98e6cde3245dd2a14403420004d4629abec0f5e165f9235463a17f0564234f6e9f64bf7b40f9f9bdba2d10afd70808713b0e61ce37469ac9b4c0c5e347ba7654ef91f62b0794ac4f0070375efc'
