@@ -191,6 +191,78 @@ describe('OCSP against OpenSSL', () => {
     expect(ours.certificateStatus?.certStatus).toMatchObject({ status: 'revoked', reason: 'keyCompromise' })
   })
 
+  it('builds an RSA (sha256WithRSAEncryption) response, signed by the issuer, that OpenSSL accepts: good and revoked', async () => {
+    f.openssl('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'ocsp-rsa-root.key')
+    f.openssl(
+      ...[
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        'ocsp-rsa-root.key',
+        '-subj',
+        '/CN=OCSP RSA Root',
+        '-days',
+        '30',
+        '-out',
+        'ocsp-rsa-root.pem',
+      ],
+    )
+    f.openssl(
+      ...[
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ocsp-rsa-leaf.key',
+        '-subj',
+        '/CN=RSA Leaf',
+        '-out',
+        'ocsp-rsa-leaf.csr',
+      ],
+    )
+    f.openssl(
+      ...['x509', '-req', '-in', 'ocsp-rsa-leaf.csr', '-CA', 'ocsp-rsa-root.pem', '-CAkey', 'ocsp-rsa-root.key'],
+      ...['-set_serial', '77', '-days', '30', '-out', 'ocsp-rsa-leaf.pem'],
+    )
+    const root = f.der('ocsp-rsa-root.pem')
+    const leaf = f.der('ocsp-rsa-leaf.pem')
+    const nonce = new Uint8Array(16).fill(3)
+    writeFileSync(f.path('ocsp-rsa-req.der'), buildOcspRequest({ certificate: leaf, issuer: root, nonce }))
+    const now = new Date()
+    const signer = createSigner(readFileSync(f.path('ocsp-rsa-root.key'), 'latin1'), { algorithm: 'RSA-SHA256' })
+    const respond = (status: Parameters<typeof buildOcspResponse>[0]['entries'][number]['status']) =>
+      buildOcspResponse({
+        responder: { signer, certificate: root },
+        issuer: root,
+        entries: [{ certificate: leaf, status, thisUpdate: now, nextUpdate: new Date(now.getTime() + 86_400_000) }],
+        nonce,
+        producedAt: now,
+      })
+    writeFileSync(f.path('ocsp-rsa-good.der'), await respond({ status: 'good' }))
+    // An issuer-signed response need not carry the issuer's certificate; OpenSSL finds it through -verify_other.
+    const verified = f.opensslResult(
+      ...['ocsp', '-respin', 'ocsp-rsa-good.der', '-reqin', 'ocsp-rsa-req.der', '-CAfile', 'ocsp-rsa-root.pem'],
+      ...['-verify_other', 'ocsp-rsa-root.pem'],
+    )
+    expect(verified.output).toMatch(/Response verify OK/)
+    expect(verified.output).not.toMatch(/Nonce Verify error|WARNING/)
+    writeFileSync(
+      f.path('ocsp-rsa-revoked.der'),
+      await respond({ status: 'revoked', revocationTime: new Date('2025-06-01T00:00:00Z'), reason: 'superseded' }),
+    )
+    const revoked = f.openssl(
+      ...['ocsp', '-respin', 'ocsp-rsa-revoked.der', '-issuer', 'ocsp-rsa-root.pem', '-cert', 'ocsp-rsa-leaf.pem'],
+      ...['-CAfile', 'ocsp-rsa-root.pem', '-verify_other', 'ocsp-rsa-root.pem', '-no_nonce'],
+    )
+    expect(revoked).toMatch(/ocsp-rsa-leaf\.pem: revoked/)
+    expect(revoked).toMatch(/Reason: superseded/)
+    const ours = await verifyOcspResponse(f.file('ocsp-rsa-revoked.der'), { issuer: root, certificate: leaf, nonce })
+    expect(ours.status).toBe('passed')
+    expect(ours.certificateStatus?.certStatus).toMatchObject({ status: 'revoked', reason: 'superseded' })
+  })
+
   it('builds a response whose wrong nonce OpenSSL refuses', async () => {
     const now = new Date()
     const der = await buildOcspResponse({
