@@ -342,6 +342,32 @@ describe('RFC 3161 tampering and hostile input', () => {
     expect(typed).toBeGreaterThan(CASES / 2)
   })
 
+  it(`never accepts a mutated TimeStampResp silently (seeded, ${CASES.toLocaleString('en-US')} mutations)`, {
+    timeout: TIMEOUT,
+  }, async () => {
+    const nonce = 7n
+    const resp = await issue(buildTimeStampReq({ imprint, hashAlgorithm: 'SHA-256', nonce }))
+    const original = parseTimeStampResp(resp).token!
+    const random = seededRandom(0x7e5)
+    const outcomes = { typed: 0, rejected: 0, tokenUnchanged: 0 }
+    for (let i = 0; i < CASES; i++) {
+      try {
+        const p = parseTimeStampResp(mutate(resp, random))
+        if (p.token && !equal(p.token, original)) {
+          expect((await verifyTimeStampToken(p.token, { imprint, nonce })).valid, `mutation ${i}`).toBe(false)
+          outcomes.rejected++
+        } else {
+          outcomes.tokenUnchanged++
+        }
+      } catch (error) {
+        if (!isPkiError(error)) throw error
+        outcomes.typed++
+      }
+    }
+    expect(outcomes.typed + outcomes.rejected + outcomes.tokenUnchanged).toBe(CASES)
+    expect(outcomes.typed).toBeGreaterThan(0)
+  })
+
   it(`never accepts a mutated token (seeded, ${CASES.toLocaleString('en-US')} mutations)`, {
     timeout: TIMEOUT,
   }, async () => {
