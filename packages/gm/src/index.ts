@@ -7,7 +7,7 @@ const openssl = loadOpensslBackend()
 if (openssl) useCurveBackend(openssl)
 
 export { openSm4Gcm, SEALED_SM4_GCM_OVERHEAD, SEALED_SM4_GCM_VERSION, sealSm4Gcm } from './aead.js'
-export { bytesToHex, hexToBytes, randomBytes } from './bytes.js'
+export { bytesToHex, concatBytes, equalBytes, hexToBytes, randomBytes } from './bytes.js'
 export { GmError, type GmErrorCode, isGmError } from './errors.js'
 export { KDF_MAX_LENGTH, kdf } from './kdf.js'
 export {

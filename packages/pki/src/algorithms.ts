@@ -1,7 +1,7 @@
 import { id_mgf1, id_sha256, RsaSaPssParams } from '@peculiar/asn1-rsa'
 import { AsnConvert } from '@peculiar/asn1-schema'
 import { AlgorithmIdentifier, type SubjectPublicKeyInfo } from '@peculiar/asn1-x509'
-import { createVerifier, isGmError, type SignatureAlgorithm, type Signer, SM2_DEFAULT_ID } from '@yiqian/gm'
+import { createVerifier, equalBytes, isGmError, type SignatureAlgorithm, type Signer, SM2_DEFAULT_ID } from '@yiqian/gm'
 import { encodeDer } from './der.js'
 import { PkiError } from './errors.js'
 
@@ -57,10 +57,6 @@ export function signatureAlgorithmOf(identifier: AlgorithmIdentifier): Signature
       break
   }
   throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported signature algorithm ${identifier.algorithm}`)
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
 }
 
 /** Signs `tbs` and returns the signature with the identifier to put beside it. */

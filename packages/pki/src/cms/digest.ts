@@ -37,10 +37,6 @@ export function digestNameOf(identifier: AlgorithmIdentifier): DigestName {
   throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported digest algorithm ${identifier.algorithm}`)
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
-}
-
 /** DER SET OF order (X.690 §11.6): octet-wise, a shorter encoding as if padded with zeros. */
 export function compareDer(a: Uint8Array, b: Uint8Array): number {
   const n = Math.max(a.length, b.length)

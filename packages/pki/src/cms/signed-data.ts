@@ -17,7 +17,7 @@ import {
 } from '@peculiar/asn1-cms'
 import { OctetString } from '@peculiar/asn1-schema'
 import { AlgorithmIdentifier, Certificate, GeneralName, GeneralNames, Time } from '@peculiar/asn1-x509'
-import type { SignatureAlgorithm, Signer } from '@yiqian/gm'
+import { equalBytes, type SignatureAlgorithm, type Signer } from '@yiqian/gm'
 import { OID, signatureAlgorithmOf, signStructure, verifyStructure } from '../algorithms.js'
 import { decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
@@ -28,7 +28,6 @@ import {
   digest,
   digestAlgorithmIdentifier,
   digestNameOf,
-  equalBytes,
   sha1,
 } from './digest.js'
 import {

@@ -25,11 +25,10 @@ import {
   id_kp_OCSPSigning,
   SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509'
-import { bytesToHex, type Signer } from '@yiqian/gm'
+import { bytesToHex, equalBytes, type Signer } from '@yiqian/gm'
 import { signStructure, verifyStructure } from '../algorithms.js'
 import { type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
-import { equal as bytesEqual } from '../x509/certificate.js'
 import { keyIdentifierOf, type ParsedCertificate, parseCertificate, verifyCertificateSignature } from '../x509/index.js'
 
 export type OcspHash = 'sha1' | 'sha256'
@@ -136,8 +135,8 @@ export function certIdMatches(certId: CertID, issuer: ParsedCertificate, serial:
   if (!algorithm) return false
   return (
     unsignedHex(new Uint8Array(certId.serialNumber)) === unsignedHex(serial) &&
-    bytesEqual(new Uint8Array(certId.issuerNameHash.buffer), hash(algorithm, issuer.subjectDer)) &&
-    bytesEqual(new Uint8Array(certId.issuerKeyHash.buffer), hash(algorithm, publicKeyBits(issuer)))
+    equalBytes(new Uint8Array(certId.issuerNameHash.buffer), hash(algorithm, issuer.subjectDer)) &&
+    equalBytes(new Uint8Array(certId.issuerKeyHash.buffer), hash(algorithm, publicKeyBits(issuer)))
   )
 }
 
@@ -265,7 +264,7 @@ export async function buildOcspResponse(options: OcspResponseOptions): Promise<U
   const issuer = parseNamedCertificate(options.issuer, 'issuer certificate')
   const responder = parseNamedCertificate(options.responder.certificate, 'responder certificate')
   if (options.entries.length === 0) throw new PkiError('INVALID_ARGUMENT', 'an OCSP response needs at least one entry')
-  const delegated = !bytesEqual(responder.der, issuer.der)
+  const delegated = !equalBytes(responder.der, issuer.der)
   const responses = options.entries.map((entry) => {
     let certId = entry.certId
     if (!certId) {
@@ -428,8 +427,8 @@ export interface OcspVerifyOptions {
 
 function matchesResponderId(id: ResponderID, cert: ParsedCertificate): boolean {
   // byKey is the SHA-1 of the subjectPublicKey bits: the RFC 5280 method-1 key identifier.
-  if (id.byKey) return bytesEqual(new Uint8Array(id.byKey.buffer), keyIdentifierOf(cert.subjectPublicKeyInfo))
-  return id.byName !== undefined && bytesEqual(encodeDer(id.byName), cert.subjectDer)
+  if (id.byKey) return equalBytes(new Uint8Array(id.byKey.buffer), keyIdentifierOf(cert.subjectPublicKeyInfo))
+  return id.byName !== undefined && equalBytes(encodeDer(id.byName), cert.subjectDer)
 }
 
 /**
@@ -468,7 +467,7 @@ export async function verifyOcspResponse(
     const candidate = parsed.certs.find((c) => matchesResponderId(responderId, c))
     if (!candidate)
       return fail('responderAuthorization', 'the responder is neither the issuer nor a certificate included')
-    if (!bytesEqual(candidate.issuerDer, issuer.subjectDer)) {
+    if (!equalBytes(candidate.issuerDer, issuer.subjectDer)) {
       return fail(
         'responderAuthorization',
         `the responder certificate was issued by ${candidate.issuerString}, not the CA`,
@@ -506,7 +505,7 @@ export async function verifyOcspResponse(
 
   if (options.nonce) {
     if (!parsed.nonce) return fail('nonce', 'the request carried a nonce but the response has none')
-    if (!bytesEqual(parsed.nonce, options.nonce)) return fail('nonce', 'the response nonce differs from the request')
+    if (!equalBytes(parsed.nonce, options.nonce)) return fail('nonce', 'the response nonce differs from the request')
     checks.push({ check: 'nonce', status: 'passed', reason: 'the response echoes the request nonce' })
   }
   let certificateStatus: OcspSingleStatus | undefined

@@ -13,8 +13,8 @@ import {
   TSTInfo,
 } from '@peculiar/asn1-tsp'
 import { ExtendedKeyUsage, id_ce_extKeyUsage } from '@peculiar/asn1-x509'
-import type { Signer } from '@yiqian/gm'
-import { type DigestName, digestAlgorithmIdentifier, digestNameOf, equalBytes } from '../cms/digest.js'
+import { equalBytes, type Signer } from '@yiqian/gm'
+import { type DigestName, digestAlgorithmIdentifier, digestNameOf } from '../cms/digest.js'
 import { type CheckStatus, type CmsCheck, parseCertificate, parseCms, signCms, verifyCms } from '../cms/signed-data.js'
 import { type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'

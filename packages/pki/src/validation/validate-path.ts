@@ -17,9 +17,9 @@ import {
   id_kp_OCSPSigning,
   id_kp_timeStamping,
 } from '@peculiar/asn1-x509'
+import { equalBytes } from '@yiqian/gm'
 import { isPkiError, PkiError } from '../errors.js'
 import { certIdMatches, parseNamedCertificate, parseOcspResponse, verifyOcspResponse } from '../ocsp/ocsp.js'
-import { equal as bytesEqual } from '../x509/certificate.js'
 import {
   isRevoked,
   type KeyUsageName,
@@ -151,10 +151,10 @@ const indeterminate = (check: CheckName, reason: string) => result(check, 'indet
 
 /** Could `issuer` have issued `cert`: same name, and the key identifiers agree when both are present. */
 function canIssue(issuer: ParsedCertificate, cert: ParsedCertificate): boolean {
-  if (!bytesEqual(issuer.subjectDer, cert.issuerDer)) return false
+  if (!equalBytes(issuer.subjectDer, cert.issuerDer)) return false
   const authorityKeyId = cert.extensions.authorityKeyIdentifier?.keyIdentifier
   const subjectKeyId = issuer.extensions.subjectKeyIdentifier?.keyIdentifier
-  if (authorityKeyId && subjectKeyId) return bytesEqual(authorityKeyId, subjectKeyId)
+  if (authorityKeyId && subjectKeyId) return equalBytes(authorityKeyId, subjectKeyId)
   return true
 }
 
@@ -172,7 +172,7 @@ function buildPath(
     if (path.length >= maxLength || --budget < 0) return undefined
     for (const anchor of anchors) if (canIssue(anchor, last)) return [...path, anchor]
     for (const next of intermediates) {
-      if (path.some((p) => bytesEqual(p.der, next.der))) continue // no loops
+      if (path.some((p) => equalBytes(p.der, next.der))) continue // no loops
       if (!canIssue(next, last)) continue
       const found = visit([...path, next])
       if (found) return found
@@ -180,7 +180,7 @@ function buildPath(
     return undefined
   }
   // The target may itself be a trust anchor (a self-signed certificate the caller trusts).
-  if (anchors.some((a) => bytesEqual(a.der, target.der))) return [target]
+  if (anchors.some((a) => equalBytes(a.der, target.der))) return [target]
   return visit([target])
 }
 
@@ -305,7 +305,7 @@ async function crlEvidence(
   at: Date,
   sm2Id?: string | Uint8Array,
 ): Promise<Evidence | undefined> {
-  if (!bytesEqual(crl.issuerDer, issuer.subjectDer)) return undefined // someone else's CRL
+  if (!equalBytes(crl.issuerDer, issuer.subjectDer)) return undefined // someone else's CRL
   const note = (reason: string): Evidence => ({ result: indeterminate('revocation', reason), decisive: false })
   if (!hasUsage(issuer, 'cRLSign')) return note(`${issuer.subjectString} may not sign CRLs (no cRLSign)`)
   let ok = false
@@ -472,7 +472,7 @@ export async function validatePath(options: ValidatePathOptions): Promise<Valida
       checks.push(await signatureCheck(cert, issuer, sm2Id))
       checks.push(validityCheck(cert, at))
       checks.push(
-        bytesEqual(cert.issuerDer, issuer.subjectDer)
+        equalBytes(cert.issuerDer, issuer.subjectDer)
           ? passed('nameChaining', `issuer name matches the subject of ${issuer.subjectString}`)
           : failed('nameChaining', `issuer ${cert.issuerString} differs from ${issuer.subjectString}`),
       )

@@ -9,7 +9,7 @@ import {
   Validity,
   Version,
 } from '@peculiar/asn1-x509'
-import type { SignatureAlgorithm, Signer } from '@yiqian/gm'
+import { equalBytes, type SignatureAlgorithm, type Signer } from '@yiqian/gm'
 import { signatureAlgorithmIdentifier, signatureAlgorithmOf, signStructure, verifyStructure } from '../algorithms.js'
 import { type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
@@ -162,7 +162,7 @@ export function parseCertificate(der: Uint8Array, limits?: DerLimits): ParsedCer
   checkSerial(serial, 'INVALID_CERTIFICATE')
   const inner = encodeDer(tbs.signature)
   const outer = encodeDer(cert.signatureAlgorithm)
-  if (!equal(inner, outer)) {
+  if (!equalBytes(inner, outer)) {
     throw new PkiError('INVALID_CERTIFICATE', 'signature algorithm differs between tbsCertificate and certificate')
   }
   const issuer = nameToList(tbs.issuer)
@@ -186,10 +186,6 @@ export function parseCertificate(der: Uint8Array, limits?: DerLimits): ParsedCer
     tbsDer: cert.tbsCertificateRaw ? new Uint8Array(cert.tbsCertificateRaw) : encodeDer(tbs),
     signature: new Uint8Array(cert.signatureValue),
   }
-}
-
-export function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
 }
 
 function asCertificate(cert: ParsedCertificate | Uint8Array): ParsedCertificate {

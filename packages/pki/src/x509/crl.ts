@@ -14,14 +14,13 @@ import {
   TBSCertList,
   Version,
 } from '@peculiar/asn1-x509'
-import type { Signer } from '@yiqian/gm'
+import { equalBytes, type Signer } from '@yiqian/gm'
 import { signatureAlgorithmIdentifier, signStructure, verifyStructure } from '../algorithms.js'
 import { type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { PkiError } from '../errors.js'
 import {
   algorithmView,
   bufferOf,
-  equal,
   type ParsedCertificate,
   parseCertificate,
   type SignatureAlgorithmView,
@@ -180,7 +179,7 @@ export function parseCrl(der: Uint8Array, limits?: DerLimits): ParsedCrl {
   if (version !== Version.v2 && (tbs.crlExtensions || hasEntryExtensions)) {
     throw new PkiError('INVALID_CERTIFICATE', 'extensions in a version 1 CRL')
   }
-  if (!equal(encodeDer(tbs.signature), encodeDer(list.signatureAlgorithm))) {
+  if (!equalBytes(encodeDer(tbs.signature), encodeDer(list.signatureAlgorithm))) {
     throw new PkiError('INVALID_CERTIFICATE', 'signature algorithm differs between tbsCertList and CRL')
   }
   const rawOf = (e: Extension): RawExtension => ({
