@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createSigner } from '@yiqian/gm'
+import { concatBytes as concat, createSigner, equalBytes as equal } from '@yiqian/gm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isPkiError } from '../errors.js'
 import { CMS_OID, parseCms, signCms, signedAttributesBytes, verifyCms } from './signed-data.js'
-import { type Fixtures, makeFixtures } from './test-fixtures.js'
+import { type Fixtures, makeFixtures, mutate } from './test-fixtures.js'
 
 /** Mutation cases per structure: 10,000 in the normal run, more under `npm run fuzz`. */
 const CASES = Number(process.env.YIQIAN_FUZZ_CASES ?? 10_000)
@@ -202,41 +202,6 @@ describe('CMS tampering and hostile input', () => {
     expect(typed + failed).toBeGreaterThan(CASES * 0.95)
   })
 })
-
-export function mutate(der: Uint8Array, random: () => number): Uint8Array {
-  const kind = Math.floor(random() * 4)
-  const at = Math.floor(random() * der.length)
-  switch (kind) {
-    case 0: {
-      const m = der.slice()
-      m[at]! ^= 1 << Math.floor(random() * 8)
-      return m
-    }
-    case 1: {
-      const m = der.slice()
-      m[at] = Math.floor(random() * 256)
-      return m
-    }
-    case 2:
-      return concat(der.subarray(0, at), der.subarray(at + 1))
-    default:
-      return concat(der.subarray(0, at), new Uint8Array([Math.floor(random() * 256)]), der.subarray(at))
-  }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   return Buffer.from(haystack).indexOf(Buffer.from(needle))

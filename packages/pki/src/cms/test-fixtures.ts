@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { concatBytes } from '@yiqian/gm'
 
 // Test-only: certificates made by the OpenSSL CLI, so interop is against an independent implementation.
 
@@ -80,5 +81,27 @@ export function seededRandom(seed: number): () => number {
     x ^= x << 5
     x >>>= 0
     return x / 0x100000000
+  }
+}
+
+/** One seeded mutation of a DER blob: a bit flip, a byte replaced, a byte removed or a byte inserted. */
+export function mutate(der: Uint8Array, random: () => number): Uint8Array {
+  const kind = Math.floor(random() * 4)
+  const at = Math.floor(random() * der.length)
+  switch (kind) {
+    case 0: {
+      const m = der.slice()
+      m[at]! ^= 1 << Math.floor(random() * 8)
+      return m
+    }
+    case 1: {
+      const m = der.slice()
+      m[at] = Math.floor(random() * 256)
+      return m
+    }
+    case 2:
+      return concatBytes(der.subarray(0, at), der.subarray(at + 1))
+    default:
+      return concatBytes(der.subarray(0, at), new Uint8Array([Math.floor(random() * 256)]), der.subarray(at))
   }
 }

@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createSigner } from '@yiqian/gm'
+import { concatBytes as concat, createSigner, equalBytes as equal } from '@yiqian/gm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addSignatureTimestamp, signatureTimestampImprint, signatureTimestampTokens } from '../cms/cades.js'
 import { digest } from '../cms/digest.js'
 import { CMS_OID, parseCms, signCms, signedAttributesBytes, verifyCms } from '../cms/signed-data.js'
-import { type Fixtures, makeFixtures, seededRandom } from '../cms/test-fixtures.js'
+import { type Fixtures, makeFixtures, mutate, seededRandom } from '../cms/test-fixtures.js'
 import { isPkiError } from '../errors.js'
 import {
   buildTimeStampReq,
@@ -386,40 +386,6 @@ describe('RFC 3161 tampering and hostile input', () => {
     }
   })
 })
-
-function mutate(der: Uint8Array, random: () => number): Uint8Array {
-  const at = Math.floor(random() * der.length)
-  switch (Math.floor(random() * 4)) {
-    case 0: {
-      const m = der.slice()
-      m[at]! ^= 1 << Math.floor(random() * 8)
-      return m
-    }
-    case 1: {
-      const m = der.slice()
-      m[at] = Math.floor(random() * 256)
-      return m
-    }
-    case 2:
-      return concat(der.subarray(0, at), der.subarray(at + 1))
-    default:
-      return concat(der.subarray(0, at), new Uint8Array([Math.floor(random() * 256)]), der.subarray(at))
-  }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
 
 function buildWith(der: Uint8Array, edit: (hex: string) => string): Uint8Array {
   const hex = edit(Buffer.from(der).toString('hex'))
