@@ -1,6 +1,4 @@
-import i18next from 'i18next'
-import { initReactI18next } from 'react-i18next'
-import { defaultLanguage, initialLanguage, languages } from '../../shared/src/language'
+import { startI18n } from '../../shared/src/i18n-setup'
 import { en } from './locales/en'
 import { type Messages, zhCN } from './locales/zh-CN'
 
@@ -11,21 +9,6 @@ declare module 'i18next' {
   }
 }
 
-i18next.on('languageChanged', (code) => {
-  document.documentElement.lang = code
-  document.title = i18next.t('document.title')
-})
-
-void i18next.use(initReactI18next).init({
-  resources: { 'zh-CN': { translation: zhCN }, en: { translation: en } },
-  lng: initialLanguage(),
-  fallbackLng: defaultLanguage,
-  supportedLngs: languages,
-  // Resources are bundled, so initialise synchronously and render translated text on the first paint.
-  initAsync: false,
-  interpolation: { escapeValue: false },
-})
-
-export default i18next
+export default startI18n({ 'zh-CN': { translation: zhCN }, en: { translation: en } })
 
 export { chooseLanguage, type Language, languages, toLanguage } from '../../shared/src/language'
