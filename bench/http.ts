@@ -1,40 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { startServer } from '../test/e2e/harness.js'
 import { median, type Row } from './table.js'
-
-const ROOT = fileURLToPath(new URL('../', import.meta.url))
-
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=yiqian-source', '--import', 'tsx', 'packages/cli/src/main.ts', 'serve'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        YIQIAN_DATA: dataDir,
-        YIQIAN_PORT: '0',
-        YIQIAN_HOST: '127.0.0.1',
-        YIQIAN_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  )
-  let stderr = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (d) => {
-      stderr += d
-      const m = /started: (http:\/\/\S+)/.exec(stderr)
-      if (m?.[1]) resolve(m[1])
-    })
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)))
-  })
-  return { child, url }
-}
 
 /** `connections` keep-alive clients, each sending its next request as soon as the last is answered. */
 async function load(url: string, connections: number, seconds: number): Promise<{ ops: number; latencies: number[] }> {
@@ -75,7 +44,9 @@ export async function httpBench(
   { connections, seconds, runs }: { connections: number; seconds: number; runs: number },
 ): Promise<Row> {
   const dataDir = mkdtempSync(join(tmpdir(), 'yiqian-bench-'))
-  const { child, url } = await startServer(dataDir)
+  // The same start-up as the end-to-end tests; warn level keeps per-request logging out of the figures.
+  const server = await startServer({ YIQIAN_DATA: dataDir, YIQIAN_LOG_LEVEL: 'warn' })
+  const { url } = server
   try {
     await load(`${url}${path}`, connections, 0.5) // warm-up
     const results = []
@@ -88,8 +59,7 @@ export async function httpBench(
       p99Ms: percentile(all, 99),
     }
   } finally {
-    child.kill('SIGTERM')
-    await new Promise((resolve) => child.on('exit', resolve))
+    await server.stop()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
