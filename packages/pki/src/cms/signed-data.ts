@@ -74,7 +74,8 @@ export function digestForSignature(algorithm: SignatureAlgorithm): DigestName {
   return algorithm === 'SM2-SM3' ? 'SM3' : 'SHA-256'
 }
 
-export function parseCertificate(der: Uint8Array, what = 'certificate'): Certificate {
+/** The raw schema object, for CMS internals; readers of certificates use x509.parseCertificate. */
+export function decodeCertificate(der: Uint8Array, what = 'certificate'): Certificate {
   return decodeDer(der, Certificate, what)
 }
 
@@ -99,7 +100,7 @@ function signingTimeValue(date: Date): Time {
 
 /** ESSCertIDv2 for `certificate`: its hash and issuerSerial (RFC 5035 §5.4.1.1). */
 export function essCertIdV2(certificateDer: Uint8Array, hash: DigestName): SigningCertificateV2 {
-  const certificate = parseCertificate(certificateDer)
+  const certificate = decodeCertificate(certificateDer)
   const tbs = certificate.tbsCertificate
   return new SigningCertificateV2({
     certs: [
@@ -122,8 +123,8 @@ export async function signCms(options: SignCmsOptions): Promise<Uint8Array> {
   if (!(options.certificate instanceof Uint8Array)) {
     throw new PkiError('INVALID_ARGUMENT', 'certificate must be DER bytes')
   }
-  const certificate = parseCertificate(options.certificate, 'signer certificate')
-  const chain = (options.chain ?? []).map((der, i) => parseCertificate(der, `chain certificate ${i}`))
+  const certificate = decodeCertificate(options.certificate, 'signer certificate')
+  const chain = (options.chain ?? []).map((der, i) => decodeCertificate(der, `chain certificate ${i}`))
   if (!equalBytes(encodeDer(certificate.tbsCertificate.subjectPublicKeyInfo), signer.publicKey())) {
     throw new PkiError('INVALID_ARGUMENT', "the certificate does not hold the signer's public key")
   }
@@ -340,7 +341,7 @@ async function checkTrust(certificate: Certificate, certDer: Uint8Array, trusted
     if (equalBytes(anchorDer, certDer)) return check('trust', 'passed', 'the signer certificate is a trust anchor')
   }
   for (const anchorDer of trusted) {
-    const anchor = parseCertificate(anchorDer, 'trust anchor')
+    const anchor = decodeCertificate(anchorDer, 'trust anchor')
     if (!equalBytes(encodeDer(anchor.tbsCertificate.subject), encodeDer(certificate.tbsCertificate.issuer))) continue
     const ok = await verifyStructure(
       certificate.signatureAlgorithm,

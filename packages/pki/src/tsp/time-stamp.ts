@@ -15,7 +15,7 @@ import {
 import { ExtendedKeyUsage, id_ce_extKeyUsage } from '@peculiar/asn1-x509'
 import { equalBytes, type Signer } from '@yiqian/gm'
 import { type DigestName, digestAlgorithmIdentifier, digestNameOf } from '../cms/digest.js'
-import { type CheckStatus, type CmsCheck, parseCertificate, parseCms, signCms, verifyCms } from '../cms/signed-data.js'
+import { type CheckStatus, type CmsCheck, decodeCertificate, parseCms, signCms, verifyCms } from '../cms/signed-data.js'
 import { type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
 
@@ -340,7 +340,7 @@ export interface VerifyTimeStampTokenOptions {
 
 /** RFC 3161 §2.3: the TSA certificate has one extended key usage, id-kp-timeStamping, marked critical. */
 function checkTsaCertificate(certificateDer: Uint8Array, throwing: boolean): TimeStampCheck {
-  const certificate = parseCertificate(certificateDer, 'TSA certificate')
+  const certificate = decodeCertificate(certificateDer, 'TSA certificate')
   const extensions = (certificate.tbsCertificate.extensions ?? []).filter((e) => e.extnID === id_ce_extKeyUsage)
   let reason: string | undefined
   if (extensions.length !== 1) reason = 'the TSA certificate has no (single) extendedKeyUsage extension'
