@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next'
+import { AppFooter } from '../../../shared/src/app-footer'
 import { LanguageSwitch } from '../../../shared/src/language-switch'
-import { AppFooter } from '../components/app-footer'
 import { Brand } from '../components/brand'
 import { LoginForm } from '../components/login-form'
 

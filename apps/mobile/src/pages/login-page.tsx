@@ -1,5 +1,5 @@
 import { useTranslation } from 'react-i18next'
-import { AppFooter } from '../components/app-footer'
+import { AppFooter } from '../../../shared/src/app-footer'
 import { AppHeader } from '../components/app-header'
 import { LoginForm } from '../components/login-form'
 
