@@ -2,7 +2,7 @@
   'targets': [
     {
       'target_name': 'yiqian_gm',
-      'sources': ['sm2.c'],
+      'sources': ['sm2.c', 'sm2p256.c'],
       # No libraries: libcrypto's symbols are resolved from the node executable at load time, so the addon uses
       # the very OpenSSL node runs (its headers come with node's own: <nodedir>/include/node/openssl).
       'cflags': ['-O2', '-Wall', '-Wextra', '-std=c11'],

@@ -1,20 +1,29 @@
 /*
- * SM2 scalar multiplication for Node.js, on the OpenSSL that is linked into the node binary itself.
+ * SM2 scalar multiplication for Node.js.
+ *
+ * The default exports run on the specialised SM2 arithmetic of sm2p256.c (4x64-bit Montgomery field, complete
+ * Renes-Costello-Batina formulas), which is several times faster than OpenSSL 3.0's generic BIGNUM code for this
+ * curve. The OpenSSL versions stay exported (openssl*) for differential tests, and become the default exports
+ * when the compiler has no unsigned __int128 (sm2p256.h then defines nothing).
  *
  * The addon links nothing: node exports libcrypto's symbols, so EC_POINT_mul and friends resolve against the
  * process at load time. That keeps one OpenSSL in the process (no version skew with node's own crypto) and makes
  * the build need only node's headers.
  *
  * Exports (all synchronous; every buffer is a Uint8Array of exactly the stated size, big-endian):
- *   mulBase(k[32])            -> point[65]          k·G, constant-time (Montgomery ladder), k secret
- *   mul(k[32], point[65])     -> point[65]          k·P, constant-time (Montgomery ladder), k secret
- *   mulAdd(s[32], t[32], P)   -> point[65] | null   s·G + t·P, variable-time wNAF: s and t must be public
- *   opensslVersion            string
+ *   mulBase(k[32])                -> point[65]          k·G, constant-time (fixed-base comb, masked lookups)
+ *   mul(k[32], point[65])         -> point[65]          k·P, constant-time (fixed 4-bit window, masked lookups)
+ *   mulAdd(s[32], t[32], P)       -> point[65] | null   s·G + t·P, variable-time: s and t must be public
+ *   mulBasePlusMul(a, b, P)       -> point[65] | null   a·G + b·P, constant-time in a and b
+ *   opensslMulBase, opensslMul, opensslMulAdd, opensslMulBasePlusMul: the same on OpenSSL's EC_POINT_mul
+ *                                 (Montgomery ladder for the secret-scalar ones, wNAF for opensslMulAdd)
+ *   arithmetic                    'sm2p256' or 'openssl': what the default exports run on
+ *   opensslVersion                string
  * Points are uncompressed SEC 1 (04‖x‖y); null stands for the point at infinity. Scalars must lie in [1, n-1].
  * Errors are thrown as JS Errors whose `code` is INVALID_KEY, INVALID_POINT or INVALID_ARGUMENT (wrong type),
  * or INTERNAL for an OpenSSL failure that valid input cannot cause (allocation).
  *
- * See README.md for why the secret-scalar calls are constant-time in OpenSSL 3.0.
+ * See README.md for why the secret-scalar calls are constant-time.
  */
 #define NAPI_VERSION 8
 /* EC_GROUP_method_of/EC_GFp_mont_method are deprecated in 3.0 but are the only way to assert, at load time, that
@@ -29,6 +38,9 @@
 #include <openssl/obj_mac.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "sm2p256.h"
 
 #define SCALAR_LEN 32
 #define POINT_LEN 65
@@ -40,12 +52,19 @@ typedef struct {
   BN_CTX *ctx;
   /* Group order n, big-endian, for the constant-time range check of scalars. */
   uint8_t order[SCALAR_LEN];
+#ifdef YIQIAN_SM2P256
+  /* Multiples of G for the specialised arithmetic (sm2p256.c), computed once per environment at load. */
+  sm2p256_precomp *pre;
+#endif
 } sm2_state;
 
 static void free_state(void *arg) {
   sm2_state *st = arg;
   BN_CTX_free(st->ctx);
   EC_GROUP_free(st->group);
+#ifdef YIQIAN_SM2P256
+  free(st->pre);
+#endif
   free(st);
 }
 
@@ -171,7 +190,7 @@ static sm2_state *get_args(napi_env env, napi_callback_info info, size_t want, n
 }
 
 /* k·G. With a single generator scalar, EC_POINT_mul in OpenSSL 3.0 takes ossl_ec_scalar_mul_ladder. */
-static napi_value mul_base(napi_env env, napi_callback_info info) {
+static napi_value openssl_mul_base(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   sm2_state *st = get_args(env, info, 1, argv);
   if (st == NULL) return NULL;
@@ -194,7 +213,7 @@ static napi_value mul_base(napi_env env, napi_callback_info info) {
 }
 
 /* k·P. With a single point scalar and no generator scalar, EC_POINT_mul takes ossl_ec_scalar_mul_ladder. */
-static napi_value mul_point(napi_env env, napi_callback_info info) {
+static napi_value openssl_mul_point(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   sm2_state *st = get_args(env, info, 2, argv);
   if (st == NULL) return NULL;
@@ -222,7 +241,7 @@ static napi_value mul_point(napi_env env, napi_callback_info info) {
 
 /* a·G + b·P for SECRET a, b (the server step of two-party signing): two constant-time ladders, one addition,
  * one conversion to affine coordinates. Never the interleaved wNAF of mul_add, which is variable-time. */
-static napi_value mul_base_plus_mul(napi_env env, napi_callback_info info) {
+static napi_value openssl_mul_base_plus_mul(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   sm2_state *st = get_args(env, info, 3, argv);
   if (st == NULL) return NULL;
@@ -257,7 +276,7 @@ static napi_value mul_base_plus_mul(napi_env env, napi_callback_info info) {
 
 /* s·G + t·P for public s, t (signature verification): EC_POINT_mul with both scalars runs ossl_ec_wNAF_mul,
  * interleaved and variable-time, which is what makes verification fast. Never pass secrets here. */
-static napi_value mul_add(napi_env env, napi_callback_info info) {
+static napi_value openssl_mul_add(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   sm2_state *st = get_args(env, info, 3, argv);
   if (st == NULL) return NULL;
@@ -287,6 +306,121 @@ static napi_value mul_add(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#ifdef YIQIAN_SM2P256
+/* ---- The same four operations on the specialised arithmetic of sm2p256.c (the default exports) ---- */
+
+/* Decodes and validates an uncompressed point for sm2p256: 65 bytes, 04 prefix, x and y < p, on the curve. The
+ * point at infinity has no such encoding, so it is rejected too. */
+static int fast_decode_point(napi_env env, napi_value value, sm2p256_affine *out) {
+  const uint8_t *bytes =
+      get_bytes(env, value, POINT_LEN, "INVALID_POINT", "point must be a 65-byte uncompressed point (04||x||y)");
+  if (bytes == NULL) return 0;
+  if (bytes[0] != 0x04) {
+    napi_throw_error(env, "INVALID_POINT", "point must be uncompressed (04||x||y)");
+    return 0;
+  }
+  if (!sm2p256_decode(out, bytes)) {
+    napi_throw_error(env, "INVALID_POINT", "point is not on the SM2 curve or has a coordinate >= p");
+    return 0;
+  }
+  return 1;
+}
+
+/* A new 65-byte Buffer holding `point`, or null when `finite` is 0 (the point at infinity). */
+static napi_value fast_result(napi_env env, const uint8_t point[POINT_LEN], int finite) {
+  napi_value result;
+  if (!finite) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  void *data = NULL;
+  if (napi_create_buffer_copy(env, POINT_LEN, point, &data, &result) != napi_ok) return NULL;
+  return result;
+}
+
+/* Copies a scalar out of the JS heap (the argument buffers may be shared with JS; our copy is wiped after use). */
+static void copy_scalar(uint8_t out[SCALAR_LEN], const uint8_t *k) { memcpy(out, k, SCALAR_LEN); }
+
+static void wipe_bytes(void *p, size_t len) {
+  volatile uint8_t *v = p;
+  while (len--) *v++ = 0;
+}
+
+/* k·G: fixed-base comb, constant time in k. */
+static napi_value mul_base(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  sm2_state *st = get_args(env, info, 1, argv);
+  if (st == NULL) return NULL;
+  const uint8_t *kb = get_scalar(env, st, argv[0]);
+  if (kb == NULL) return NULL;
+  uint8_t k[SCALAR_LEN], out[POINT_LEN];
+  copy_scalar(k, kb);
+  sm2p256_mul_base(out, st->pre, k);
+  wipe_bytes(k, sizeof k);
+  return fast_result(env, out, 1);
+}
+
+/* k·P: fixed 4-bit window, constant time in k. */
+static napi_value mul_point(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  sm2_state *st = get_args(env, info, 2, argv);
+  if (st == NULL) return NULL;
+  const uint8_t *kb = get_scalar(env, st, argv[0]);
+  if (kb == NULL) return NULL;
+  sm2p256_affine p;
+  if (!fast_decode_point(env, argv[1], &p)) return NULL;
+  uint8_t k[SCALAR_LEN], out[POINT_LEN];
+  copy_scalar(k, kb);
+  sm2p256_mul(out, k, &p);
+  wipe_bytes(k, sizeof k);
+  return fast_result(env, out, 1);
+}
+
+/* a·G + b·P for secret a, b: two constant-time multiplications and one complete addition. */
+static napi_value mul_base_plus_mul(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  sm2_state *st = get_args(env, info, 3, argv);
+  if (st == NULL) return NULL;
+  const uint8_t *ab = get_scalar(env, st, argv[0]);
+  if (ab == NULL) return NULL;
+  const uint8_t *bb = get_scalar(env, st, argv[1]);
+  if (bb == NULL) return NULL;
+  sm2p256_affine p;
+  if (!fast_decode_point(env, argv[2], &p)) return NULL;
+  uint8_t a[SCALAR_LEN], b[SCALAR_LEN], out[POINT_LEN];
+  copy_scalar(a, ab);
+  copy_scalar(b, bb);
+  int finite = sm2p256_mul_base_plus_mul(out, st->pre, a, b, &p);
+  wipe_bytes(a, sizeof a);
+  wipe_bytes(b, sizeof b);
+  return fast_result(env, out, finite);
+}
+
+/* s·G + t·P for PUBLIC s, t: variable time (fixed-base table plus width-5 wNAF). */
+static napi_value mul_add(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  sm2_state *st = get_args(env, info, 3, argv);
+  if (st == NULL) return NULL;
+  const uint8_t *sb = get_scalar(env, st, argv[0]);
+  if (sb == NULL) return NULL;
+  const uint8_t *tb = get_scalar(env, st, argv[1]);
+  if (tb == NULL) return NULL;
+  sm2p256_affine p;
+  if (!fast_decode_point(env, argv[2], &p)) return NULL;
+  uint8_t out[POINT_LEN];
+  int finite = sm2p256_mul_add(out, st->pre, sb, tb, &p);
+  return fast_result(env, out, finite);
+}
+#define ARITHMETIC "sm2p256"
+#else
+/* No unsigned __int128: the default exports are the OpenSSL ones. */
+#define mul_base openssl_mul_base
+#define mul_point openssl_mul_point
+#define mul_add openssl_mul_add
+#define mul_base_plus_mul openssl_mul_base_plus_mul
+#define ARITHMETIC "openssl"
+#endif
+
 /* The constant-time argument in README.md holds for OpenSSL 3.x running SM2 on the generic Montgomery method
  * (EC_POINT_mul -> ossl_ec_wNAF_mul -> ossl_ec_scalar_mul_ladder). A build that installs a specialised SM2
  * method (ECP_SM2P256_ASM: OpenSSL 3.2+ on aarch64 and riscv64) has its own mul whose timing we have not
@@ -315,18 +449,31 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     free_state(st);
     return fail(env, "INTERNAL", "OpenSSL runs SM2 on a method whose constant-time behaviour is not reviewed");
   }
+#ifdef YIQIAN_SM2P256
+  st->pre = malloc(sizeof *st->pre);
+  if (st->pre == NULL || !sm2p256_precompute(st->pre)) {
+    free_state(st);
+    return fail(env, "INTERNAL", "SM2 table precomputation failed its self-check");
+  }
+#endif
   if (napi_add_env_cleanup_hook(env, free_state, st) != napi_ok) {
     free_state(st);
     return fail(env, "INTERNAL", "napi_add_env_cleanup_hook failed");
   }
 
-  napi_value version;
+  napi_value version, arithmetic;
   napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION), NAPI_AUTO_LENGTH, &version);
+  napi_create_string_utf8(env, ARITHMETIC, NAPI_AUTO_LENGTH, &arithmetic);
   napi_property_descriptor props[] = {
       {"mulBase", NULL, mul_base, NULL, NULL, NULL, napi_enumerable, st},
       {"mul", NULL, mul_point, NULL, NULL, NULL, napi_enumerable, st},
       {"mulAdd", NULL, mul_add, NULL, NULL, NULL, napi_enumerable, st},
       {"mulBasePlusMul", NULL, mul_base_plus_mul, NULL, NULL, NULL, napi_enumerable, st},
+      {"opensslMulBase", NULL, openssl_mul_base, NULL, NULL, NULL, napi_enumerable, st},
+      {"opensslMul", NULL, openssl_mul_point, NULL, NULL, NULL, napi_enumerable, st},
+      {"opensslMulAdd", NULL, openssl_mul_add, NULL, NULL, NULL, napi_enumerable, st},
+      {"opensslMulBasePlusMul", NULL, openssl_mul_base_plus_mul, NULL, NULL, NULL, napi_enumerable, st},
+      {"arithmetic", NULL, NULL, NULL, NULL, arithmetic, napi_enumerable, NULL},
       {"opensslVersion", NULL, NULL, NULL, NULL, version, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
