@@ -643,6 +643,62 @@ static int wnaf5(int8_t naf[258], const uint8_t s[32]) {
   return len;
 }
 
+/* ---- Jacobian doubling for the variable-time path ----
+ * (X : Y : Z) with x = X/Z^2, y = Y/Z^3; Z = 0 is the point at infinity. dbl-2001-b for a = -3 (3M + 5S against
+ * 8M + 3S + 2 multiplications by b for Algorithm 6). It has no exceptional case on a prime-order curve: doubling
+ * infinity (Z = 0) gives Z3 = 0, and there is no point of order 2. Additions stay on Algorithm 4, through the
+ * conversions below (3 multiplications each way). Used only by mul_add, whose scalars are public. */
+static void jac_dbl(pt *r, const pt *a) {
+  fe delta, gamma, beta, alpha, t, u;
+  fe_sqr(delta, a->Z);
+  fe_sqr(gamma, a->Y);
+  fe_mul(beta, a->X, gamma);
+  fe_sub(t, a->X, delta);
+  fe_add(u, a->X, delta);
+  fe_mul(alpha, t, u);
+  fe_add(t, alpha, alpha);
+  fe_add(alpha, t, alpha); /* alpha = 3 (X - delta)(X + delta) */
+  fe_add(t, a->Y, a->Z);
+  fe_sqr(t, t);
+  fe_sub(t, t, gamma);
+  fe_sub(r->Z, t, delta); /* Z3 = (Y + Z)^2 - gamma - delta; a->Y, a->Z no longer needed */
+  fe_add(beta, beta, beta);
+  fe_add(beta, beta, beta); /* 4 beta */
+  fe_add(u, beta, beta);    /* 8 beta */
+  fe_sqr(t, alpha);
+  fe_sub(r->X, t, u); /* X3 = alpha^2 - 8 beta */
+  fe_sub(t, beta, r->X);
+  fe_mul(t, alpha, t);
+  fe_sqr(gamma, gamma);
+  fe_add(gamma, gamma, gamma);
+  fe_add(gamma, gamma, gamma);
+  fe_add(gamma, gamma, gamma); /* 8 gamma^2 */
+  fe_sub(r->Y, t, gamma);
+}
+
+/* Homogeneous (X : Y : Z) -> Jacobian (XZ, YZ^2, Z); infinity (0 : 1 : 0) becomes Z = 0. */
+static void hom_to_jac(pt *r, const pt *a) {
+  fe z2;
+  fe_sqr(z2, a->Z);
+  fe_mul(r->X, a->X, a->Z);
+  fe_mul(r->Y, a->Y, z2);
+  fe_copy(r->Z, a->Z);
+}
+
+/* Jacobian -> homogeneous (XZ, Y, Z^3); Z = 0 becomes the canonical (0 : 1 : 0) the RCB formulas expect. */
+static void jac_to_hom(pt *r, const pt *a) {
+  if (fe_is_zero_vartime(a->Z)) {
+    pt_set_infinity(r);
+    return;
+  }
+  fe z3;
+  fe_sqr(z3, a->Z);
+  fe_mul(z3, z3, a->Z);
+  fe_mul(r->X, a->X, a->Z);
+  fe_copy(r->Y, a->Y);
+  fe_copy(r->Z, z3);
+}
+
 int sm2p256_mul_add(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t s[32], const uint8_t t[32],
                     const sm2p256_affine *p) {
   /* s*G from the fixed-base table, skipping zero nibbles. */
@@ -652,28 +708,32 @@ int sm2p256_mul_add(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t s
     uint64_t d = nibble(s, i);
     if (d != 0) pt_add_mixed(&sg, &sg, &pre->base[i][d - 1]);
   }
-  /* t*P by width-5 wNAF over the odd multiples P, 3P, ..., 15P. */
-  pt odd[8], twice, tp, neg;
+  /* t*P by width-5 wNAF over the odd multiples P, 3P, ..., 15P (homogeneous), doubling in Jacobian coordinates. */
+  pt odd[8], twice, acc, h, addend;
   pt_from_affine(&odd[0], p);
   pt_dbl(&twice, &odd[0]);
   for (int j = 1; j < 8; j++) pt_add(&odd[j], &odd[j - 1], &twice);
   int8_t naf[258];
   int len = wnaf5(naf, t);
-  pt_set_infinity(&tp);
+  pt_set_infinity(&h); /* t*P in homogeneous coordinates once the loop is done */
   int started = 0;
   for (int i = len - 1; i >= 0; i--) {
-    if (started) pt_dbl(&tp, &tp);
+    if (started) jac_dbl(&acc, &acc);
     int d = naf[i];
-    if (d > 0) {
-      pt_add(&tp, &tp, &odd[(d - 1) / 2]);
-      started = 1;
-    } else if (d < 0) {
-      pt_neg(&neg, &odd[(-d - 1) / 2]);
-      pt_add(&tp, &tp, &neg);
+    if (d == 0) continue;
+    if (d > 0) addend = odd[(d - 1) / 2];
+    else pt_neg(&addend, &odd[(-d - 1) / 2]);
+    if (started) {
+      jac_to_hom(&h, &acc);
+      pt_add(&h, &h, &addend);
+    } else {
+      h = addend;
       started = 1;
     }
+    hom_to_jac(&acc, &h);
   }
-  pt_add(&sg, &sg, &tp);
+  if (started) jac_to_hom(&h, &acc);
+  pt_add(&sg, &sg, &h);
   return pt_encode(out, &sg);
 }
 
