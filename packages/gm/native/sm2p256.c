@@ -16,7 +16,7 @@
  *
  * Secret scalars (mul_base, mul, mul_base_plus_mul): fixed sequence of operations, every table lookup reads every
  * entry of the row and keeps the wanted one with masks; the only indices are loop counters. Public scalars
- * (mul_add): variable time.
+ * (mul_add): variable time, and its doublings use Jacobian coordinates (see jac_dbl).
  */
 #include "sm2p256.h"
 

@@ -44,7 +44,8 @@ void sm2p256_mul(uint8_t out[65], const uint8_t k[32], const sm2p256_affine *p);
 int sm2p256_mul_base_plus_mul(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t a[32], const uint8_t b[32],
                               const sm2p256_affine *p);
 
-/* s*G + t*P for PUBLIC s, t (verification): VARIABLE TIME (table lookups indexed by s, width-5 wNAF of t).
+/* s*G + t*P for PUBLIC s, t (verification): VARIABLE TIME (table lookups indexed by s, width-5 wNAF of t with
+ * Jacobian doublings and complete additions).
  * Returns 0 (out untouched) when the sum is the point at infinity, else 1. */
 int sm2p256_mul_add(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t s[32], const uint8_t t[32],
                     const sm2p256_affine *p);

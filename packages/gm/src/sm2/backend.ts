@@ -2,8 +2,9 @@ import { GmError } from '../errors.js'
 import { type AffinePoint, Sm2Point } from './curve.js'
 
 /**
- * The scalar multiplications SM2 needs, behind one interface so that Node can use OpenSSL (the native addon,
- * constant-time and as fast as `openssl speed sm2`) while browsers use pure JavaScript (@noble/curves).
+ * The scalar multiplications SM2 needs, behind one interface so that Node can use the native addon (specialised C
+ * arithmetic, constant-time for secret scalars, faster than `openssl speed sm2`) while browsers use pure JavaScript
+ * (@noble/curves).
  * Callers validate points they receive before passing them in.
  */
 export interface CurveBackend {

@@ -3,9 +3,10 @@ import type { CurveBackend } from './backend.js'
 import { type AffinePoint, N, P } from './curve.js'
 
 /**
- * The OpenSSL curve backend: packages/gm/native (a C addon over the libcrypto inside the node binary), giving SM2
- * scalar multiplication at `openssl speed` rates, with OpenSSL's constant-time Montgomery ladder for the secret
- * scalars of mulBase and mul. See packages/gm/native/README.md.
+ * The native curve backend (named 'openssl' for compatibility): packages/gm/native, a C addon with SM2 arithmetic
+ * specialised for the curve (sm2p256.c: constant-time comb and fixed-window multiplications on complete formulas
+ * for the secret scalars of mulBase, mul and mulBasePlusMul), several times faster than OpenSSL 3.0's generic code,
+ * which the addon still carries for differential tests. See packages/gm/native/README.md.
  */
 
 /** The addon's exports (sm2.c): big-endian byte strings, points uncompressed 04‖x‖y, null for infinity. */
@@ -14,6 +15,8 @@ interface NativeSm2 {
   mul(k: Uint8Array, point: Uint8Array): Uint8Array
   mulAdd(s: Uint8Array, t: Uint8Array, point: Uint8Array): Uint8Array | null
   mulBasePlusMul(a: Uint8Array, b: Uint8Array, point: Uint8Array): Uint8Array | null
+  /** 'sm2p256' (specialised C arithmetic) or 'openssl' (EC_POINT_mul, when built without unsigned __int128). */
+  readonly arithmetic?: string
   readonly opensslVersion: string
 }
 
@@ -96,7 +99,7 @@ function putCoordinate(offset: number, v: bigint): void {
   viewPoint.setBigUint64(offset + 24, v)
 }
 
-/** Encodes 04‖x‖y; OpenSSL then checks the point is on the curve. The range check matters: 64-bit truncation
+/** Encodes 04‖x‖y; the addon then checks the point is on the curve. The range check matters: 64-bit truncation
  * would otherwise turn x + 2^256 into x. */
 function putPoint(point: AffinePoint): Uint8Array {
   const { x, y } = point
