@@ -1,6 +1,7 @@
 import { isGmError } from '@yiqian/gm'
 import { ConfigError, ENVIRONMENT, init, migrate, serve, VERSION } from '@yiqian/server'
 import { Command, CommanderError } from 'commander'
+import { auditCommand } from './commands/audit.js'
 import { sm2Command } from './commands/sm2.js'
 import { sm3Command, sm4Command } from './commands/symmetric.js'
 import { UsageError } from './usage-error.js'
@@ -66,6 +67,7 @@ export function cli(): Command {
       process.stdout.write(`${VERSION}\n`)
     })
 
+  auditCommand(program)
   sm2Command(program)
   sm3Command(program)
   sm4Command(program)

@@ -1,10 +1,27 @@
-import type { AdministratorRepository } from './administrators/administrator.js'
+import type { AccountRepository, SessionRepository, SettingsRepository } from './accounts/account.js'
+import type {
+  AuditCheckpointRepository,
+  AuditRetentionRepository,
+  AuditSigningKeyRepository,
+} from './audit/audit-checkpoint.js'
 import type { AuditLog } from './audit/audit-record.js'
+import type { ClientSystemRepository, RequestNonceRepository } from './client-systems/client-system.js'
+import type { DepartmentRepository, InstitutionRepository, StaffRepository } from './organisation/organisation.js'
 
 /** Everything a use case may touch inside one transaction. */
 export interface Repositories {
-  readonly administrators: AdministratorRepository
+  readonly accounts: AccountRepository
+  readonly sessions: SessionRepository
+  readonly settings: SettingsRepository
   readonly audit: AuditLog
+  readonly auditCheckpoints: AuditCheckpointRepository
+  readonly auditSigningKeys: AuditSigningKeyRepository
+  readonly auditRetention: AuditRetentionRepository
+  readonly clientSystems: ClientSystemRepository
+  readonly requestNonces: RequestNonceRepository
+  readonly institutions: InstitutionRepository
+  readonly departments: DepartmentRepository
+  readonly staff: StaffRepository
 }
 
 /** One transaction: all writes in `fn`, audit included, commit together or not at all. */

@@ -1,12 +1,14 @@
 import { buildApp } from '@yiqian/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, ProblemError } from './index.js'
+import { publicRoutesOnlyServices } from '@yiqian/server/testing'
 
 // The client against the real HTTP application, listening on a free port.
 describe('sdk client', () => {
   let ready = true
   let url = ''
   const appPromise = buildApp({
+    services: publicRoutesOnlyServices(),
     version: '1.2.3',
     logger: false,
     bodyLimit: 4096,

@@ -1,2 +1,3 @@
-export { type ClientOptions, createClient, type YiqianClient } from './client.js'
+export { type ClientCredentials, type ClientOptions, createClient, type YiqianClient } from './client.js'
 export { type ProblemDetails, ProblemError } from './problem.js'
+export { canonicalString, type SignatureHeaders, type SignRequestInput, signRequest } from './request-signing.js'

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { buildApp } from './app.js'
 import type { ReadinessReport } from './routes/health.js'
+import { publicRoutesOnlyServices } from './testing.js'
 
 const ready: ReadinessReport = {
   database: { status: 'ok', dialect: 'sqlite' },
@@ -16,6 +17,7 @@ let app: FastifyInstance | undefined
 
 async function appWith(overrides: { readiness?: () => Promise<ReadinessReport>; bodyLimit?: number } = {}) {
   app = await buildApp({
+    services: publicRoutesOnlyServices(),
     version: '9.8.7',
     readiness: overrides.readiness ?? (async () => ready),
     logger: false,
@@ -28,22 +30,37 @@ async function appWith(overrides: { readiness?: () => Promise<ReadinessReport>; 
 
 /** A route that exists only in these tests, to exercise the shared validation and error mapping. */
 function addProbeRoute(instance: FastifyInstance) {
-  instance
-    .withTypeProvider<ZodTypeProvider>()
-    .post(
-      '/probe',
-      { schema: { body: z.object({ name: z.string().min(2), count: z.number().int().max(10) }) } },
-      async (request) => {
-        if (request.body.name === 'conflict') throw new DomainError('VERSION_CONFLICT', 'stale write of probe')
-        if (request.body.name === 'crash') throw new Error('secret internal detail: password=hunter2')
-        return { ok: true }
-      },
-    )
+  instance.withTypeProvider<ZodTypeProvider>().post(
+    '/probe',
+    {
+      config: { access: 'public' },
+      schema: { body: z.object({ name: z.string().min(2), count: z.number().int().max(10) }) },
+    },
+    async (request) => {
+      if (request.body.name === 'conflict') throw new DomainError('VERSION_CONFLICT', 'stale write of probe')
+      if (request.body.name === 'crash') throw new Error('secret internal detail: password=hunter2')
+      return { ok: true }
+    },
+  )
 }
 
 afterEach(async () => {
   await app?.close()
   app = undefined
+})
+
+describe('route access declarations', () => {
+  it('refuses to start when a route declares no access', async () => {
+    const instance = await appWith()
+    instance.get('/api/v1/forgotten', async () => ({ secret: true }))
+    await expect(instance.ready()).rejects.toThrow(/without a declared access.*GET \/api\/v1\/forgotten/)
+  })
+
+  it('refuses an access that is not a known permission', async () => {
+    const instance = await appWith()
+    instance.get('/api/v1/typo', { config: { access: 'audit.raed' as 'audit.read' } }, async () => ({}))
+    await expect(instance.ready()).rejects.toThrow(/GET \/api\/v1\/typo/)
+  })
 })
 
 describe('operations endpoints', () => {

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import underPressure from '@fastify/under-pressure'
+import type { AccessService, AccountAdministration, Clock, SecretBox, UnitOfWork } from '@yiqian/core'
+import type { Database } from '@yiqian/storage'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import {
   jsonSchemaTransform,
@@ -12,13 +15,34 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
+import type { Kysely } from 'kysely'
+import { installAccessControl, type RequestAuthenticator } from './access/access-control.js'
+import { authRoutes } from './access/routes.js'
+import { accountRoutes } from './accounts/routes.js'
+import { auditRoutes } from './audit/index.js'
+import { clientSystemRoutes, installBodyDigest } from './client-systems/index.js'
 import { installErrorHandling, sendProblem } from './error-handler.js'
+import { organisationRoutes } from './organisation/index.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
 import { installMetrics } from './routes/metrics.js'
 import { installWebApps, type WebApp } from './routes/web.js'
 
+/** The use cases and ports the routes work with, wired by the composition root (main.ts) or a test. */
+export interface AppServices {
+  readonly uow: UnitOfWork
+  readonly clock: Clock
+  readonly secretBox: SecretBox
+  readonly access: AccessService
+  readonly accounts: AccountAdministration
+  /** For read models that stream (audit export); writes go through `uow`. */
+  readonly db: Kysely<Database>
+  /** Client-system request authentication, tried before the session cookie. */
+  readonly authenticators: readonly RequestAuthenticator[]
+}
+
 export interface AppOptions {
   readonly version: string
+  readonly services: AppServices
   readonly readiness: Readiness
   /** A pino logger from the composition root, or false for none (tests). */
   readonly logger: FastifyBaseLogger | false
@@ -53,6 +77,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   installErrorHandling(app)
+  const { services } = options
+  // Before any route is added, so that every route's declared access is checked.
+  await installAccessControl(app, {
+    uow: services.uow,
+    access: services.access,
+    authenticators: services.authenticators,
+    publicPrefixes: ['/docs', ...options.webApps.map((web) => web.prefix.replace(/\/$/, ''))],
+  })
+  installBodyDigest(app)
+  // Per-route limits (sign-in); the global limit is under-pressure's.
+  await app.register(rateLimit, { global: false })
 
   app.addHook('onSend', async function echoRequestId(request, reply) {
     reply.header('x-request-id', request.id)
@@ -114,10 +149,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     uiConfig: { docExpansion: 'list', validatorUrl: null },
   })
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger())
 
   await app.register(healthRoutes({ version: options.version, readiness: options.readiness }))
   installMetrics(app, { token: options.metricsToken })
+  await app.register(authRoutes(services))
+  await app.register(accountRoutes(services))
+  await app.register(auditRoutes(services))
+  await app.register(clientSystemRoutes(services))
+  await app.register(organisationRoutes(services))
   await installWebApps(app, options.webApps)
 
   return app

@@ -36,6 +36,7 @@ const ConfigSchema = z
       .max(600_000, '最多 600000 毫秒 / must be at most 600000 ms')
       .default(30_000),
     metricsToken: z.string().min(16, '至少 16 个字符 / must be at least 16 characters').optional(),
+    kekFile: z.string().min(1, '不能为空 / must not be empty').optional(),
   })
   .strict()
 
@@ -52,6 +53,7 @@ export const ENVIRONMENT: Readonly<Record<Key, string>> = {
   bodyLimit: 'YIQIAN_BODY_LIMIT',
   shutdownTimeoutMs: 'YIQIAN_SHUTDOWN_TIMEOUT_MS',
   metricsToken: 'YIQIAN_METRICS_TOKEN',
+  kekFile: 'YIQIAN_KEK_FILE',
 }
 const SECRET: ReadonlySet<string> = new Set<Key>(['databaseUrl', 'metricsToken'])
 

@@ -56,7 +56,13 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (isDomainError(error)) {
       if (error.code === 'AUDIT_CHAIN_BROKEN') request.log.error({ err: error }, 'audit chain broken')
-      return sendProblem(request, reply, error.code, { detail: error.message })
+      if (error.code === 'SECRET_UNREADABLE') request.log.error({ err: error }, 'protected value cannot be opened')
+      // A domain error that names its field (details.field, relative to the body) points the form at it.
+      const field = error.details.field
+      const problems = Array.isArray(error.details.problems) ? error.details.problems.map(String) : [error.message]
+      const errors =
+        typeof field === 'string' ? problems.map((message) => ({ field: `body.${field}`, message })) : undefined
+      return sendProblem(request, reply, error.code, { detail: error.message, ...(errors && { errors }) })
     }
     const status = error.statusCode ?? 500
     if (status === 429) return sendProblem(request, reply, 'TOO_MANY_REQUESTS')

@@ -1,5 +1,7 @@
 export type { AppOptions } from './app.js'
 export { buildApp } from './app.js'
+export * from './audit/index.js'
+export * from './client-systems/index.js'
 export type { Config, ConfigProblem } from './config.js'
 export { ConfigError, ENVIRONMENT, loadConfig } from './config.js'
 export type { RunningServer } from './main.js'

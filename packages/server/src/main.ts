@@ -1,8 +1,16 @@
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createEnsureInitialAdministrator, type InitialCredential, systemClock } from '@yiqian/core'
+import {
+  createEnsureInitialAdministrator,
+  createSecretBox,
+  type InitialCredential,
+  KEK_LENGTH,
+  type SecretBox,
+  systemClock,
+} from '@yiqian/core'
 import {
   createUnitOfWork,
   type MigrationStatus,
@@ -17,6 +25,7 @@ import pino from 'pino'
 import { buildApp } from './app.js'
 import { type Config, loadConfig } from './config.js'
 import type { Readiness } from './routes/health.js'
+import { createAppServices } from './services.js'
 
 // The composition root: the only module that reads configuration and wires ports to adapters.
 
@@ -46,8 +55,56 @@ async function writeInitialCredential(dataDir: string, credential: InitialCreden
   return file
 }
 
+export const KEK_FILE = 'secret-box.key'
+const KEK_CHECK_KEY = 'secret-box-check'
+const KEK_CHECK_TEXT = 'yiqian secret-box check'
+
+/**
+ * The key-encryption key that seals personal data, TOTP seeds and client-system secrets: 32 random bytes in a
+ * 0600 file, created on first start. Keep it on a different volume from the database backups (YIQIAN_KEK_FILE);
+ * the certificate issue moves it behind the KeyStore (passphrase or HSM).
+ */
+async function loadKeyEncryptionKey(config: Config): Promise<{ key: Uint8Array; file: string }> {
+  const file = config.kekFile ?? join(config.dataDir, KEK_FILE)
+  try {
+    const key = await readFile(file)
+    if (key.length !== KEK_LENGTH) throw new Error(`${file}: expected ${KEK_LENGTH} bytes, found ${key.length}`)
+    return { key, file }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  const key = randomBytes(KEK_LENGTH)
+  await writeFile(file, key, { mode: 0o600, flag: 'wx' })
+  return { key, file }
+}
+
+/** Refuses to start with a key that cannot open what the database holds (a wrong or replaced key file). */
+async function checkKeyEncryptionKey(storage: Storage, secretBox: SecretBox, file: string): Promise<void> {
+  await createUnitOfWork(storage.db, systemClock).run(async (tx) => {
+    const stored = await tx.settings.get(KEK_CHECK_KEY)
+    if (!stored) {
+      await tx.settings.put(
+        KEK_CHECK_KEY,
+        secretBox.seal(KEK_CHECK_TEXT, KEK_CHECK_KEY),
+        1,
+        systemClock.now(),
+        'system',
+      )
+      return
+    }
+    try {
+      secretBox.open(String(stored.value), KEK_CHECK_KEY)
+    } catch {
+      throw new Error(
+        `密钥加密密钥与数据库不匹配 / the key-encryption key ${file} does not match this database: restore the right key file`,
+      )
+    }
+  })
+}
+
 interface Prepared {
   readonly config: Config
+  readonly secretBox: SecretBox
   readonly storage: Storage
   readonly applied: readonly string[]
   /** The file the initial credential went to, when this start created it. */
@@ -63,6 +120,9 @@ async function prepare(env: NodeJS.ProcessEnv): Promise<Prepared> {
   const storage = openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   try {
     const applied = await migrateToLatest(storage.db)
+    const kek = await loadKeyEncryptionKey(config)
+    const secretBox = createSecretBox(kek.key)
+    await checkKeyEncryptionKey(storage, secretBox, kek.file)
     let credentialFile: string | undefined
     const ensureInitialAdministrator = createEnsureInitialAdministrator({
       uow: createUnitOfWork(storage.db, systemClock),
@@ -71,7 +131,7 @@ async function prepare(env: NodeJS.ProcessEnv): Promise<Prepared> {
     await ensureInitialAdministrator(async (credential) => {
       credentialFile = await writeInitialCredential(config.dataDir, credential)
     })
-    return { config, storage, applied, ...(credentialFile && { credentialFile }) }
+    return { config, secretBox, storage, applied, ...(credentialFile && { credentialFile }) }
   } catch (error) {
     await storage.close()
     throw error
@@ -137,7 +197,7 @@ export async function serve(
   env: NodeJS.ProcessEnv = process.env,
   { handleSignals = true }: { handleSignals?: boolean } = {},
 ): Promise<RunningServer> {
-  const { config, storage, applied, credentialFile } = await prepare(env)
+  const { config, secretBox, storage, applied, credentialFile } = await prepare(env)
   const logger = pino({
     level: config.logLevel,
     base: { service: 'yiqian', version: VERSION },
@@ -147,6 +207,7 @@ export async function serve(
   try {
     app = await buildApp({
       version: VERSION,
+      services: createAppServices({ db: storage.db, clock: systemClock, secretBox }),
       readiness: readinessOf(storage),
       logger,
       bodyLimit: config.bodyLimit,

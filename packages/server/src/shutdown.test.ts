@@ -2,6 +2,7 @@ import { request } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { buildApp } from './app.js'
 import type { ReadinessReport } from './routes/health.js'
+import { publicRoutesOnlyServices } from './testing.js'
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -27,6 +28,7 @@ describe('graceful shutdown', () => {
     })
     let inFlight = 0
     const app = await buildApp({
+    services: publicRoutesOnlyServices(),
       version: 'test',
       logger: false,
       bodyLimit: 4096,

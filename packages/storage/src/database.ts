@@ -12,6 +12,8 @@ export interface StorageOptions {
   readonly databaseUrl?: string | undefined
   readonly dataDir: string
   readonly poolSize?: number
+  /** Offline tools (`yiqian audit verify`): no writes, no pragmas; the SQLite file must exist. */
+  readonly readOnly?: boolean
 }
 
 export interface Storage {
@@ -25,6 +27,11 @@ export interface Storage {
 export const SQLITE_FILE = 'yiqian.db'
 
 export function openStorage(options: StorageOptions): Storage {
+  if (options.readOnly) {
+    return options.databaseUrl
+      ? openPostgres(options.databaseUrl, options.poolSize ?? 2, true)
+      : openSqliteReadOnly(options.dataDir)
+  }
   return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 20) : openSqlite(options.dataDir)
 }
 
@@ -41,8 +48,20 @@ function openSqlite(dataDir: string): Storage {
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() }
 }
 
-function openPostgres(url: string, max: number): Storage {
-  const pool = new pg.Pool({ connectionString: url, max })
+function openSqliteReadOnly(dataDir: string): Storage {
+  const file = join(dataDir, SQLITE_FILE)
+  const sqlite = new SQLite(file, { readonly: true, fileMustExist: true })
+  sqlite.pragma('busy_timeout = 5000')
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() }
+}
+
+function openPostgres(url: string, max: number, readOnly = false): Storage {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    ...(readOnly && { options: '-c default_transaction_read_only=on' }),
+  })
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   pool.on('error', () => {})
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })

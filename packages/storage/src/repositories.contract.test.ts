@@ -1,4 +1,4 @@
-import { type Administrator, type Clock, DomainError, isDomainError, verifyAuditChain } from '@yiqian/core'
+import { type Account, type Clock, DomainError, isDomainError, verifyAuditChain } from '@yiqian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStorage, type Storage } from './database.js'
 import { MigrationError, migrateToLatest, migrationStatus } from './migrate.js'
@@ -8,14 +8,22 @@ import { createUnitOfWork } from './unit-of-work.js'
 // One body, run on every database this run covers: SQLite in `npm test`, PostgreSQL in `npm run test:pg`.
 const clock: Clock = { now: () => new Date('2026-11-28T08:00:00.000Z') }
 
-function admin(username: string, overrides: Partial<Administrator> = {}): Administrator {
+function admin(username: string, overrides: Partial<Account> = {}): Account {
   return {
     id: `id-${username}`,
     username,
     displayName: `管理员 ${username}`,
     roles: ['sysadmin'],
+    departmentIds: [],
+    status: 'active',
     passwordHash: 'scrypt$1$1$1$c2FsdA$a2V5',
     mustChangePassword: false,
+    passwordChangedAt: undefined,
+    totpSecret: undefined,
+    totpLastStep: undefined,
+    failedLogins: 0,
+    lockedUntil: undefined,
+    lastLoginAt: undefined,
     createdAt: new Date('2026-11-28T07:00:00.000Z'),
     version: 1,
     ...overrides,
@@ -77,40 +85,38 @@ for (const kind of testDialects()) {
     it('stores and reads back an administrator with Chinese text, roles and times intact', async () => {
       const uow = createUnitOfWork(storage.db, clock)
       const alice = admin('alice', { roles: ['secadmin', 'auditor'], mustChangePassword: true })
-      await uow.run((tx) => tx.administrators.insert(alice))
-      const back = await uow.run((tx) => tx.administrators.findByUsername('alice'))
+      await uow.run((tx) => tx.accounts.insert(alice))
+      const back = await uow.run((tx) => tx.accounts.findByUsername('alice'))
       expect(back).toEqual(alice)
-      expect(await uow.run((tx) => tx.administrators.findByUsername('nobody'))).toBeUndefined()
-      expect(await codeOf(uow.run((tx) => tx.administrators.getOrThrow('missing')))).toBe('ADMINISTRATOR_NOT_FOUND')
+      expect(await uow.run((tx) => tx.accounts.findByUsername('nobody'))).toBeUndefined()
+      expect(await codeOf(uow.run((tx) => tx.accounts.getOrThrow('missing')))).toBe('ACCOUNT_NOT_FOUND')
     })
 
     it('refuses a second administrator with the same username', async () => {
       const uow = createUnitOfWork(storage.db, clock)
-      await uow.run((tx) => tx.administrators.insert(admin('bob')))
-      expect(await codeOf(uow.run((tx) => tx.administrators.insert(admin('bob', { id: 'other' }))))).toBe(
-        'ADMINISTRATOR_EXISTS',
-      )
+      await uow.run((tx) => tx.accounts.insert(admin('bob')))
+      expect(await codeOf(uow.run((tx) => tx.accounts.insert(admin('bob', { id: 'other' }))))).toBe('ACCOUNT_EXISTS')
     })
 
     it('saves with optimistic versions and rejects a stale write', async () => {
       const uow = createUnitOfWork(storage.db, clock)
       const carol = admin('carol')
-      await uow.run((tx) => tx.administrators.insert(carol))
-      await uow.run((tx) => tx.administrators.update({ ...carol, displayName: '新名字', version: 2 }))
-      expect(await codeOf(uow.run((tx) => tx.administrators.update({ ...carol, version: 2 })))).toBe('VERSION_CONFLICT')
-      expect((await uow.run((tx) => tx.administrators.getOrThrow(carol.id))).displayName).toBe('新名字')
+      await uow.run((tx) => tx.accounts.insert(carol))
+      await uow.run((tx) => tx.accounts.update({ ...carol, displayName: '新名字', version: 2 }))
+      expect(await codeOf(uow.run((tx) => tx.accounts.update({ ...carol, version: 2 })))).toBe('VERSION_CONFLICT')
+      expect((await uow.run((tx) => tx.accounts.getOrThrow(carol.id))).displayName).toBe('新名字')
     })
 
     it('rolls back every write of a unit of work that fails, audit included', async () => {
       const uow = createUnitOfWork(storage.db, clock)
       const before = await storage.db.selectFrom('audit_events').select('seq').execute()
       const failure = uow.run(async (tx) => {
-        await tx.administrators.insert(admin('dave'))
+        await tx.accounts.insert(admin('dave'))
         await tx.audit.append({ type: 'administrator.created', actor: 'test', subject: 'id-dave' })
         throw new DomainError('VERSION_CONFLICT', 'simulated failure after the writes')
       })
       expect(await codeOf(failure)).toBe('VERSION_CONFLICT')
-      expect(await uow.run((tx) => tx.administrators.findByUsername('dave'))).toBeUndefined()
+      expect(await uow.run((tx) => tx.accounts.findByUsername('dave'))).toBeUndefined()
       expect(await storage.db.selectFrom('audit_events').select('seq').execute()).toEqual(before)
       const head = await storage.db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow()
       expect(Number(head.seq)).toBe(before.length)

@@ -2,7 +2,7 @@ import type { Generated } from 'kysely'
 
 // Portable column types: timestamps as ISO-8601 text, JSON as text, booleans as 0/1 integers.
 
-export interface AdministratorsTable {
+export interface AccountsTable {
   id: string
   username: string
   display_name: string
@@ -11,6 +11,34 @@ export interface AdministratorsTable {
   must_change_password: number
   created_at: string
   version: number
+  status: string
+  department_ids: string
+  totp_secret: string | null
+  totp_last_step: number | string | null
+  failed_logins: number
+  locked_until: string | null
+  password_changed_at: string | null
+  last_login_at: string | null
+}
+
+export interface SessionsTable {
+  id_hash: string
+  account_id: string
+  csrf_token: string
+  stage: string
+  source: string
+  user_agent: string
+  created_at: string
+  last_seen_at: string
+  expires_at: string
+}
+
+export interface SettingsTable {
+  key: string
+  value: string
+  version: number
+  updated_at: string
+  updated_by: string
 }
 
 export interface AuditEventsTable {
@@ -22,6 +50,10 @@ export interface AuditEventsTable {
   data: string
   prev_hash: string
   hash: string
+  actor_role: string | null
+  source: string | null
+  outcome: string | null
+  request_id: string | null
 }
 
 /** One row: the tip of the audit chain. Updating it first serialises concurrent appends on PostgreSQL. */
@@ -31,10 +63,128 @@ export interface AuditHeadTable {
   hash: string
 }
 
+export interface InstitutionsTable {
+  id: string
+  code: string
+  name: string
+  parent_id: string | null
+  created_at: string
+  version: number
+}
+
+export interface DepartmentsTable {
+  id: string
+  institution_id: string
+  code: string
+  name: string
+  parent_id: string | null
+  status: string
+  created_at: string
+  updated_at: string
+  version: number
+}
+
+/** Phone and ID numbers only sealed (SecretBox, context `staff.<column>:<id>`) plus a blind index. */
+export interface StaffTable {
+  id: string
+  institution_id: string
+  employee_number: string
+  name: string
+  title: string
+  status: string
+  phone_sealed: string | null
+  phone_index: string | null
+  id_type: string | null
+  id_number_sealed: string | null
+  id_number_index: string | null
+  created_at: string
+  updated_at: string
+  version: number
+}
+
+export interface StaffDepartmentsTable {
+  staff_id: string
+  department_id: string
+  /** 0 = primary. */
+  position: number
+}
+
+/** Signed checkpoints over the audit chain; `prev_hash` is unique so the checkpoint chain cannot fork. */
+export interface AuditCheckpointsTable {
+  seq: number | string
+  record_hash: string
+  at: string
+  record_count: number | string
+  prev_hash: string
+  hash: string
+  key_id: string
+  algorithm: string
+  signature: string
+  timestamp_token: string | null
+}
+
+/** Keys that sign audit checkpoints; the private key is SecretBox-sealed. */
+export interface AuditSigningKeysTable {
+  id: string
+  algorithm: string
+  public_key_pem: string
+  sealed_private_key: string
+  created_at: string
+  retired_at: string | null
+}
+
+/** Where a retention purge cut the audit chain; verification starts from the newest. */
+export interface AuditRetentionAnchorsTable {
+  seq: number | string
+  hash: string
+  purged_at: string
+  purged_rows: number | string
+  retention_days: number
+}
+
 export interface Database {
-  administrators: AdministratorsTable
+  accounts: AccountsTable
   audit_events: AuditEventsTable
   audit_head: AuditHeadTable
+  audit_checkpoints: AuditCheckpointsTable
+  audit_signing_keys: AuditSigningKeysTable
+  audit_retention_anchors: AuditRetentionAnchorsTable
+  institutions: InstitutionsTable
+  departments: DepartmentsTable
+  staff: StaffTable
+  staff_departments: StaffDepartmentsTable
+  sessions: SessionsTable
+  settings: SettingsTable
+  client_systems: ClientSystemsTable
+  request_nonces: RequestNoncesTable
+}
+
+/** A clinical system's registration; the secrets are SecretBox-sealed, lists are JSON arrays. */
+export interface ClientSystemsTable {
+  id: string
+  code: string
+  name: string
+  app_id: string
+  enabled: number
+  ip_allow_list: string
+  rate_limit_per_minute: number
+  department_ids: string
+  document_types: string
+  certificate_fingerprint: string | null
+  sealed_secret: string
+  previous_sealed_secret: string | null
+  previous_secret_expires_at: string | null
+  secret_rotated_at: string
+  created_at: string
+  updated_at: string
+  version: number
+}
+
+/** Nonces of accepted signed requests; unique per (app_id, nonce), kept until expires_at. */
+export interface RequestNoncesTable {
+  app_id: string
+  nonce: string
+  expires_at: string
 }
 
 export type { Generated }

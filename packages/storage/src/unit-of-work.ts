@@ -1,11 +1,33 @@
 import type { Clock, Repositories, UnitOfWork } from '@yiqian/core'
 import type { Kysely } from 'kysely'
-import { administratorRepository } from './repositories/administrators.js'
+import { accountRepository } from './repositories/accounts.js'
+import {
+  auditCheckpointRepository,
+  auditRetentionRepository,
+  auditSigningKeyRepository,
+} from './repositories/audit-checkpoints.js'
 import { auditLog } from './repositories/audit-log.js'
+import { clientSystemRepository, requestNonceRepository } from './repositories/client-systems.js'
+import { departmentRepository, institutionRepository, staffRepository } from './repositories/organisation.js'
+import { sessionRepository } from './repositories/sessions.js'
+import { settingsRepository } from './repositories/settings.js'
 import type { Database } from './schema.js'
 
 export function repositoriesOf(db: Kysely<Database>, clock: Clock): Repositories {
-  return { administrators: administratorRepository(db), audit: auditLog(db, clock) }
+  return {
+    accounts: accountRepository(db),
+    sessions: sessionRepository(db),
+    settings: settingsRepository(db),
+    audit: auditLog(db, clock),
+    auditCheckpoints: auditCheckpointRepository(db),
+    auditSigningKeys: auditSigningKeyRepository(db),
+    auditRetention: auditRetentionRepository(db),
+    clientSystems: clientSystemRepository(db),
+    requestNonces: requestNonceRepository(db),
+    institutions: institutionRepository(db),
+    departments: departmentRepository(db),
+    staff: staffRepository(db),
+  }
 }
 
 /** Each `run` is one database transaction; a throw rolls back every write, audit included. */

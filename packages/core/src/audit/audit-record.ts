@@ -1,5 +1,6 @@
 import { sm3 } from '@yiqian/gm'
 import { DomainError } from '../errors.js'
+import type { AuditLogReads } from './audit-query.js'
 
 /** What a use case says happened. The log adds the sequence number, time and chain hashes. */
 export interface AuditEvent {
@@ -9,7 +10,17 @@ export interface AuditEvent {
   readonly actor: string
   readonly subject?: string | undefined
   readonly data?: Readonly<Record<string, unknown>> | undefined
+  /** The roles the actor acted with (comma-separated). */
+  readonly actorRole?: string | undefined
+  /** The caller's address, `local` for the server itself. */
+  readonly source?: string | undefined
+  /** `success` unless said otherwise; refusals and failures are recorded too. */
+  readonly outcome?: AuditOutcome | undefined
+  /** The HTTP request this happened in, to join with the logs. */
+  readonly requestId?: string | undefined
 }
+
+export type AuditOutcome = 'success' | 'denied' | 'failure'
 
 export interface AuditRecord extends AuditEvent {
   readonly seq: number
@@ -19,10 +30,12 @@ export interface AuditRecord extends AuditEvent {
 }
 
 /** Append-only and hash-chained. An append that cannot be written fails the whole unit of work. */
-export interface AuditLog {
+export interface AuditLog extends AuditLogReads {
   append(event: AuditEvent): Promise<AuditRecord>
   /** Records with `from <= seq < to`, in order. */
   range(from: number, to: number): Promise<AuditRecord[]>
+  /** How many records of `type` (from `source`, when given) are at or after `since`: throttling sign-in failures. */
+  countSince(filter: { readonly type: string; readonly source?: string; readonly since: Date }): Promise<number>
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
@@ -38,7 +51,18 @@ export function canonicalJson(value: unknown): string {
   )
 }
 
+/** The request context is hashed as a trailing object, present only when some of it is set. */
+function contextOf(event: AuditEvent): Record<string, string> | undefined {
+  const context = Object.fromEntries(
+    (['actorRole', 'source', 'outcome', 'requestId'] as const)
+      .filter((key) => event[key] !== undefined)
+      .map((key) => [key, String(event[key])]),
+  )
+  return Object.keys(context).length > 0 ? context : undefined
+}
+
 function chainHash(seq: number, at: Date, event: AuditEvent, prevHash: string): string {
+  const context = contextOf(event)
   const body = canonicalJson([
     seq,
     at.toISOString(),
@@ -47,6 +71,7 @@ function chainHash(seq: number, at: Date, event: AuditEvent, prevHash: string): 
     event.subject ?? null,
     event.data ?? {},
     prevHash,
+    ...(context ? [context] : []),
   ])
   return Buffer.from(sm3(body)).toString('hex')
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { generateCredential, hashPassword } from '../administrators/password.js'
+import { newAccount } from '../accounts/account.js'
+import { generateCredential, hashPassword } from '../accounts/password.js'
 import type { Clock } from '../clock.js'
 import type { UnitOfWork } from '../unit-of-work.js'
 
@@ -23,21 +24,20 @@ export function createEnsureInitialAdministrator({ uow, clock }: { uow: UnitOfWo
   return function ensureInitialAdministrator(
     deliver: (credential: InitialCredential) => Promise<void>,
   ): Promise<InitialAdministratorOutcome> {
-    return uow.run(async ({ administrators, audit }) => {
-      if ((await administrators.count()) > 0) return { created: false } as const
+    return uow.run(async ({ accounts, audit }) => {
+      if ((await accounts.count()) > 0) return { created: false } as const
       const password = generateCredential()
-      const admin = {
+      const admin = newAccount({
         id: randomUUID(),
         username: INITIAL_ADMINISTRATOR,
         displayName: '初始管理员 Initial administrator',
         // The bootstrap account holds all three roles only until it has created the three administrators.
-        roles: ['sysadmin', 'secadmin', 'auditor'] as const,
+        roles: ['sysadmin', 'secadmin', 'auditor'],
         passwordHash: await hashPassword(password),
         mustChangePassword: true,
         createdAt: clock.now(),
-        version: 1,
-      }
-      await administrators.insert(admin)
+      })
+      await accounts.insert(admin)
       await audit.append({
         type: 'administrator.bootstrapped',
         actor: 'system',

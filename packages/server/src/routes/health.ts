@@ -28,6 +28,7 @@ export function healthRoutes({ version, readiness }: { version: string; readines
           },
         },
         logLevel: 'warn',
+        config: { access: 'public' },
       },
       async () => ({ status: 'ok' as const, version, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
     )
@@ -45,6 +46,7 @@ export function healthRoutes({ version, readiness }: { version: string; readines
           },
         },
         logLevel: 'warn',
+        config: { access: 'public' },
       },
       async (request, reply) => {
         const checks = await readiness()

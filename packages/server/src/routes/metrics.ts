@@ -54,6 +54,8 @@ export function installMetrics(app: FastifyInstance, { token }: { token: string 
         description: 'Prometheus text format. Loopback callers, or `Authorization: Bearer <YIQIAN_METRICS_TOKEN>`.',
       },
       logLevel: 'warn',
+      // Public as far as sessions go: the handler checks loopback or the metrics bearer token.
+      config: { access: 'public' },
     },
     async (request, reply) => {
       if (!LOOPBACK.has(request.socket.remoteAddress ?? '') && !tokenMatches(request, token)) {

@@ -21,10 +21,10 @@ export async function installWebApps(app: FastifyInstance, apps: readonly WebApp
     const index = join(web.root, 'index.html')
     const bare = web.prefix.replace(/\/$/, '')
     if (!existsSync(index)) {
-      app.get(`${web.prefix}*`, { schema: { hide: true } }, (request, reply) =>
+      app.get(`${web.prefix}*`, { schema: { hide: true }, config: { access: 'public' } }, (request, reply) =>
         sendProblem(request, reply, 'WEB_APP_NOT_BUILT', { detail: `${web.root}: 请先运行 / run "npm run build"` }),
       )
-      app.get(bare, { schema: { hide: true } }, (_request, reply) => reply.redirect(web.prefix))
+      app.get(bare, { schema: { hide: true }, config: { access: 'public' } }, (_request, reply) => reply.redirect(web.prefix))
       continue
     }
     await app.register(fastifyStatic, {
@@ -39,7 +39,7 @@ export async function installWebApps(app: FastifyInstance, apps: readonly WebApp
       },
       schemaHide: true,
     })
-    app.get(`${web.prefix}*`, { schema: { hide: true } }, (request, reply) => {
+    app.get(`${web.prefix}*`, { schema: { hide: true }, config: { access: 'public' } }, (request, reply) => {
       // A path with a file extension that was not found is a missing file, not a client-side route.
       if (/\.[a-z0-9]+$/i.test(request.url.split('?')[0] ?? '')) {
         return sendProblem(request, reply, 'ROUTE_NOT_FOUND', { detail: request.url })

@@ -1,9 +1,17 @@
 import type { Migration, MigrationProvider } from 'kysely'
 import * as m0001 from './0001-foundation.js'
+import * as m0002 from './0002-access.js'
+import * as m0003 from './0003-organisation.js'
+import * as m0004 from './0004-client-systems.js'
+import * as m0005 from './0005-audit.js'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
+  '0002-access': m0002,
+  '0003-organisation': m0003,
+  '0004-client-systems': m0004,
+  '0005-audit': m0005,
 }
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) }

@@ -1,0 +1,21 @@
+import type { ParseKeys } from 'i18next'
+
+export interface NavItem {
+  /** Route path under /console/, without the leading slash. */
+  readonly path: string
+  readonly label: ParseKeys
+  /** The session permission that shows the item. */
+  readonly permission: string
+  readonly group: 'identity' | 'organisation' | 'integration' | 'audit'
+}
+
+export const navItems: readonly NavItem[] = [
+  { path: 'accounts', label: 'nav.accounts', permission: 'accounts.read', group: 'identity' },
+  { path: 'policies/security', label: 'nav.securityPolicy', permission: 'policies.read', group: 'identity' },
+  { path: 'system/settings', label: 'nav.systemSettings', permission: 'system.settings.read', group: 'identity' },
+  { path: 'org/departments', label: 'nav.departments', permission: 'org.read', group: 'organisation' },
+  { path: 'org/staff', label: 'nav.staff', permission: 'org.read', group: 'organisation' },
+  { path: 'org/import', label: 'nav.import', permission: 'org.write', group: 'organisation' },
+  { path: 'client-systems', label: 'nav.clientSystems', permission: 'client-systems.read', group: 'integration' },
+  { path: 'audit', label: 'nav.audit', permission: 'audit.read', group: 'audit' },
+]

@@ -1,0 +1,102 @@
+import { hasPermission, ROLES, type Role, verifyAuditChain } from '@yiqian/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp, type SignedIn, signInAs, type TestApp } from '../testing.js'
+import type { DeclaredRoute } from './access-control.js'
+
+// Every route × every console role: a role the route's permission does not grant gets 403 PERMISSION_DENIED from
+// the access control; a role it grants gets past it (whatever the handler then says about the empty request).
+// Client systems are covered by their own suite, which signs requests with HMAC-SM3.
+
+const USER_ROLES = ROLES.filter((role) => role !== 'client-system')
+
+function expectedAllowed(route: DeclaredRoute, role: Role): boolean {
+  if (route.access === 'authenticated') return true
+  if (route.access === 'public') return true
+  return hasPermission([role], route.access)
+}
+
+/** A URL for the route with its parameters filled in with ids that do not exist. */
+function concrete(url: string): string {
+  return url.replace(/:[A-Za-z]+/g, 'no-such-id').replace(/\*$/, 'x')
+}
+
+describe('authorisation matrix', () => {
+  let t: TestApp
+  const signedIn = new Map<Role, SignedIn>()
+  let routes: DeclaredRoute[]
+
+  beforeAll(async () => {
+    t = await createTestApp()
+    for (const role of USER_ROLES) {
+      signedIn.set(
+        role,
+        await signInAs(t, [role], role === 'dept-manager' ? { departmentIds: ['no-such-department'] } : {}),
+      )
+    }
+    routes = t.app.declaredRoutes.filter((r) => r.access !== 'public' && r.method !== 'HEAD')
+  }, 60_000)
+  afterAll(async () => t?.close())
+
+  it('declares an access for every route, and the API routes are protected', () => {
+    const api = t.app.declaredRoutes.filter((r) => r.url.startsWith('/api/'))
+    expect(api.length).toBeGreaterThan(10)
+    const publicApi = api.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`)
+    expect(publicApi).toEqual(['POST /api/v1/auth/login'])
+  })
+
+  it('no route edits or deletes audit records', () => {
+    const writesToAudit = t.app.declaredRoutes.filter(
+      (r) => r.url.startsWith('/api/v1/audit') && !['GET', 'HEAD', 'POST'].includes(r.method),
+    )
+    expect(writesToAudit).toEqual([])
+    for (const route of t.app.declaredRoutes.filter((r) => r.url.startsWith('/api/v1/audit'))) {
+      expect(['audit.read', 'audit.export'], `${route.method} ${route.url}`).toContain(route.access)
+    }
+  })
+
+  it('allows and denies each route for each role as the grant table says', async () => {
+    const mismatches: string[] = []
+    let checked = 0
+    for (const route of routes) {
+      for (const role of USER_ROLES) {
+        const who = signedIn.get(role)
+        if (!who) throw new Error(role)
+        // Sign-out would end the session the rest of the matrix uses.
+        if (route.url === '/api/v1/auth/logout') continue
+        const response = await t.app.inject({
+          method: route.method as 'GET',
+          url: concrete(route.url),
+          headers: { ...who.headers, 'content-type': 'application/json' },
+          payload: route.method === 'GET' || route.method === 'DELETE' ? undefined : '{}',
+        })
+        const body = String(response.headers['content-type'] ?? '').includes('json') ? response.json() : {}
+        const denied = response.statusCode === 403 && body.code === 'PERMISSION_DENIED'
+        const unauthenticated = response.statusCode === 401 && body.code === 'UNAUTHENTICATED'
+        const allowed = expectedAllowed(route, role)
+        if (unauthenticated || denied === allowed) {
+          mismatches.push(
+            `${role} ${route.method} ${route.url}: expected ${allowed ? 'allow' : 'deny'}, got ${response.statusCode} ${body.code ?? ''}`,
+          )
+        }
+        checked++
+      }
+    }
+    expect(mismatches).toEqual([])
+    expect(checked).toBeGreaterThan(routes.length * (USER_ROLES.length - 1))
+  }, 120_000)
+
+  it('the auditor can change nothing: every non-GET route but its own session is refused', () => {
+    const auditorWrites = routes.filter(
+      (r) => r.method !== 'GET' && r.access !== 'authenticated' && expectedAllowed(r, 'auditor'),
+    )
+    expect(auditorWrites.map((r) => `${r.method} ${r.url}`)).toEqual(
+      auditorWrites.filter((r) => r.url.startsWith('/api/v1/audit')).map((r) => `${r.method} ${r.url}`),
+    )
+  })
+
+  it('left an intact audit chain behind, refusals included', async () => {
+    const trail = await t.services.uow.run((tx) => tx.audit.range(1, Number.MAX_SAFE_INTEGER))
+    expect(() => verifyAuditChain(trail)).not.toThrow()
+    expect(trail.filter((r) => r.type === 'access.denied').length).toBeGreaterThan(routes.length)
+  })
+})

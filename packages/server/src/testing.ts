@@ -1,0 +1,129 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import {
+  type Account,
+  type Clock,
+  createSecretBox,
+  generateTotpSecret,
+  hashPassword,
+  newAccount,
+  type Role,
+  systemClock,
+  totpCode,
+} from '@yiqian/core'
+import { type DialectName, migrateToLatest, openStorage, type Storage } from '@yiqian/storage'
+import { createTestDatabase, type TestDatabase } from '@yiqian/storage/testing'
+import type { FastifyInstance } from 'fastify'
+import type { AppServices } from './app.js'
+import { buildApp } from './app.js'
+import { createAppServices } from './services.js'
+
+// In-process test support: the real app over a fresh test database, driven with `app.inject`.
+
+export interface TestApp {
+  readonly app: FastifyInstance
+  readonly services: AppServices
+  readonly storage: Storage
+  readonly clock: Clock
+  close(): Promise<void>
+}
+
+export async function createTestApp(
+  options: { dialect?: DialectName; clock?: Clock; services?: (base: AppServices) => AppServices } = {},
+): Promise<TestApp> {
+  const testDb: TestDatabase = await createTestDatabase(options.dialect ?? 'sqlite')
+  const storage = openStorage({ databaseUrl: testDb.databaseUrl, dataDir: testDb.dataDir })
+  await migrateToLatest(storage.db)
+  const clock = options.clock ?? systemClock
+  const base = createAppServices({ db: storage.db, clock, secretBox: createSecretBox(randomBytes(32)) })
+  const services = options.services ? options.services(base) : base
+  const app = await buildApp({
+    version: '0.0.0-test',
+    services,
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    webApps: [],
+    readiness: async () => ({
+      database: { status: 'ok', dialect: storage.dialect },
+      migrations: { status: 'current', pending: [] },
+    }),
+  })
+  await app.ready()
+  return {
+    app,
+    services,
+    storage,
+    clock,
+    async close() {
+      await app.close()
+      await storage.close()
+      await testDb.drop()
+    },
+  }
+}
+
+export interface SignedIn {
+  readonly account: Account
+  readonly password: string
+  readonly totpSecret: string
+  /** Cookie and CSRF token: spread into `app.inject({ headers })`. */
+  readonly headers: { readonly cookie: string; readonly 'x-csrf-token': string }
+}
+
+/**
+ * Creates an account with `roles` (password set, TOTP enrolled) straight in the database, then signs it in over
+ * HTTP like a browser would.
+ */
+export async function signInAs(
+  testApp: TestApp,
+  roles: readonly Role[],
+  options: { departmentIds?: readonly string[]; username?: string } = {},
+): Promise<SignedIn> {
+  const password = `Pw-${randomBytes(9).toString('base64url')}-1a`
+  const totpSecret = generateTotpSecret()
+  const id = randomUUID()
+  const now = testApp.clock.now()
+  const account = newAccount({
+    id,
+    username: options.username ?? `u-${roles.join('-') || 'none'}-${id.slice(0, 8)}`,
+    displayName: `测试 ${roles.join(',')}`,
+    roles,
+    departmentIds: options.departmentIds ?? [],
+    passwordHash: await hashPassword(password),
+    mustChangePassword: false,
+    passwordChangedAt: now,
+    totpSecret: testApp.services.secretBox.seal(totpSecret, `accounts.totp_secret:${id}`),
+    createdAt: now,
+  })
+  await testApp.services.uow.run((tx) => tx.accounts.insert(account))
+  const response = await testApp.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username: account.username, password, totpCode: totpCode(totpSecret, now) },
+  })
+  if (response.statusCode !== 200) throw new Error(`sign-in as ${roles.join(',')} failed: ${response.body}`)
+  const session = response.json() as { csrfToken: string }
+  const cookie = response.cookies.find((c) => c.name === 'yiqian_session')
+  if (!cookie) throw new Error('no session cookie')
+  return {
+    account,
+    password,
+    totpSecret,
+    headers: { cookie: `yiqian_session=${cookie.value}`, 'x-csrf-token': session.csrfToken },
+  }
+}
+
+/** Services for tests that only reach public routes (health, documentation): any use fails loudly. */
+export function publicRoutesOnlyServices(): AppServices {
+  const refuse = (): never => {
+    throw new Error('this test app has no database: only public routes work')
+  }
+  return {
+    uow: { run: refuse },
+    clock: systemClock,
+    secretBox: createSecretBox(randomBytes(32)),
+    access: new Proxy({} as AppServices['access'], { get: () => refuse }),
+    accounts: new Proxy({} as AppServices['accounts'], { get: () => refuse }),
+    db: new Proxy({} as AppServices['db'], { get: () => refuse }),
+    authenticators: [],
+  }
+}
