@@ -49,6 +49,8 @@ export interface AppOptions {
   readonly bodyLimit: number
   readonly webApps: readonly WebApp[]
   readonly metricsToken?: string | undefined
+  /** Behind a reverse proxy: which X-Forwarded-For to believe for `request.ip` (audit, allow-lists, throttling). */
+  readonly trustProxy?: boolean | string[] | undefined
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
@@ -64,6 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     genReqId: requestIdOf,
+    trustProxy: options.trustProxy ?? false,
     bodyLimit: options.bodyLimit,
     // Slow-client protection: a request must arrive whole within a minute.
     requestTimeout: 60_000,
@@ -130,7 +133,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           'Electronic-signature platform for hospitals. Errors are RFC 9457 problem+json documents.',
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
-      tags: [{ name: 'operations', description: '运维 / Operations: health, readiness, metrics' }],
+      tags: [
+        { name: 'operations', description: '运维 / Operations: health, readiness, metrics' },
+        { name: 'auth', description: '登录与会话 / Sign-in and the session' },
+        { name: 'accounts', description: '管理端账户与角色 / Console accounts and roles' },
+        { name: 'policies', description: '安全策略 / Security policy' },
+        { name: 'system', description: '系统配置 / System settings' },
+        {
+          name: 'organisation',
+          description: '组织机构：机构、科室、人员、导入与同步 / Institutions, departments, staff, import, sync',
+        },
+        { name: 'client-systems', description: '业务系统接入 / Client systems' },
+        { name: 'audit', description: '审计 / Audit trail' },
+      ],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,

@@ -37,6 +37,14 @@ const ConfigSchema = z
       .default(30_000),
     metricsToken: z.string().min(16, '至少 16 个字符 / must be at least 16 characters').optional(),
     kekFile: z.string().min(1, '不能为空 / must not be empty').optional(),
+    clientCertificateHeader: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, '须为请求头名称 / must be a header name')
+      .optional(),
+    trustProxy: z
+      .string()
+      .regex(/^(true|false|[0-9a-fA-F.:/, ]+)$/, '须为 true、false 或代理地址列表 / true, false or proxy addresses')
+      .default('false'),
   })
   .strict()
 
@@ -54,6 +62,8 @@ export const ENVIRONMENT: Readonly<Record<Key, string>> = {
   shutdownTimeoutMs: 'YIQIAN_SHUTDOWN_TIMEOUT_MS',
   metricsToken: 'YIQIAN_METRICS_TOKEN',
   kekFile: 'YIQIAN_KEK_FILE',
+  clientCertificateHeader: 'YIQIAN_CLIENT_CERT_HEADER',
+  trustProxy: 'YIQIAN_TRUST_PROXY',
 }
 const SECRET: ReadonlySet<string> = new Set<Key>(['databaseUrl', 'metricsToken'])
 

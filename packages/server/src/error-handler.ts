@@ -33,7 +33,8 @@ export function sendProblem(
 }
 
 function fieldErrors(error: FastifyError & { validationContext?: string }): FieldError[] {
-  const context = error.validationContext ?? 'body'
+  // Fastify says `querystring`; the API documents `query.<name>`.
+  const context = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body')
   return (error.validation ?? []).map((v) => {
     const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.')
     const missing = v.keyword === 'required' && typeof v.params.missingProperty === 'string'
@@ -65,7 +66,12 @@ export function installErrorHandling(app: FastifyInstance): void {
       return sendProblem(request, reply, error.code, { detail: error.message, ...(errors && { errors }) })
     }
     const status = error.statusCode ?? 500
-    if (status === 429) return sendProblem(request, reply, 'TOO_MANY_REQUESTS')
+    if (status === 429) {
+      // A limiter's Retry-After travels on the error (@fastify/rate-limit, the client-system limiter).
+      const headers = (error as { headers?: Record<string, string> }).headers
+      if (headers?.['retry-after']) reply.header('retry-after', headers['retry-after'])
+      return sendProblem(request, reply, 'TOO_MANY_REQUESTS')
+    }
     if (status === 503) return sendProblem(request, reply, 'SERVICE_UNAVAILABLE')
     if (status >= 400 && status < 500) {
       const code = (error.code && FASTIFY_CODES[error.code]) || 'BAD_REQUEST'

@@ -157,6 +157,16 @@ function readinessOf(storage: Storage): Readiness {
   }
 }
 
+/** `true`, `false`, or the addresses of the reverse proxies whose X-Forwarded-For is believed. */
+function trustProxyOf(value: string): boolean | string[] {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+}
+
 function announce(lines: string[]): void {
   process.stderr.write(`${lines.join('\n')}\n`)
 }
@@ -207,7 +217,13 @@ export async function serve(
   try {
     app = await buildApp({
       version: VERSION,
-      services: createAppServices({ db: storage.db, clock: systemClock, secretBox }),
+      services: createAppServices({
+        db: storage.db,
+        clock: systemClock,
+        secretBox,
+        clientCertificateHeader: config.clientCertificateHeader,
+      }),
+      trustProxy: trustProxyOf(config.trustProxy),
       readiness: readinessOf(storage),
       logger,
       bodyLimit: config.bodyLimit,

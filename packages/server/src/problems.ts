@@ -73,7 +73,11 @@ export const PROBLEMS: Readonly<Record<ProblemCode, Entry>> = {
   INSTITUTION_EXISTS: { status: 409, zh: '机构编码已存在', en: 'Institution code already exists' },
   DEPARTMENT_NOT_FOUND: { status: 404, zh: '科室不存在', en: 'Department not found' },
   DEPARTMENT_EXISTS: { status: 409, zh: '科室编码已存在', en: 'Department code already exists in this institution' },
-  DEPARTMENT_CYCLE: { status: 409, zh: '科室不能移动到其自身或下级科室之下', en: 'A department cannot move under itself' },
+  DEPARTMENT_CYCLE: {
+    status: 409,
+    zh: '科室不能移动到其自身或下级科室之下',
+    en: 'A department cannot move under itself',
+  },
   DEPARTMENT_IN_USE: {
     status: 409,
     zh: '科室仍有在职人员或启用的下级科室，不能停用',
@@ -83,7 +87,11 @@ export const PROBLEMS: Readonly<Record<ProblemCode, Entry>> = {
   STAFF_NOT_FOUND: { status: 404, zh: '人员不存在', en: 'Staff member not found' },
   STAFF_EXISTS: { status: 409, zh: '工号已存在', en: 'Employee number already exists in this institution' },
   ORG_FIELD_INVALID: { status: 400, zh: '组织机构数据不合法', en: 'Organisation data is not valid' },
-  IMPORT_REJECTED: { status: 422, zh: '导入数据有错误，未写入任何数据', en: 'The import has row errors; nothing was written' },
+  IMPORT_REJECTED: {
+    status: 422,
+    zh: '导入数据有错误，未写入任何数据',
+    en: 'The import has row errors; nothing was written',
+  },
   IMPORT_FILE_INVALID: { status: 400, zh: '导入文件无法读取', en: 'The import file cannot be read' },
   CLIENT_SYSTEM_NOT_FOUND: { status: 404, zh: '业务系统不存在', en: 'Client system not found' },
   CLIENT_SYSTEM_EXISTS: { status: 409, zh: '业务系统编码已存在', en: 'Client system code already exists' },

@@ -28,7 +28,7 @@ describe('graceful shutdown', () => {
     })
     let inFlight = 0
     const app = await buildApp({
-    services: publicRoutesOnlyServices(),
+      services: publicRoutesOnlyServices(),
       version: 'test',
       logger: false,
       bodyLimit: 4096,

@@ -4,12 +4,15 @@ import {
   type Clock,
   createSecretBox,
   generateTotpSecret,
+  createRegisterClientSystem,
   hashPassword,
   newAccount,
+  requestSignature,
   type Role,
   systemClock,
   totpCode,
 } from '@yiqian/core'
+import { bytesToHex, sm3 } from '@yiqian/gm'
 import { type DialectName, migrateToLatest, openStorage, type Storage } from '@yiqian/storage'
 import { createTestDatabase, type TestDatabase } from '@yiqian/storage/testing'
 import type { FastifyInstance } from 'fastify'
@@ -125,5 +128,47 @@ export function publicRoutesOnlyServices(): AppServices {
     accounts: new Proxy({} as AppServices['accounts'], { get: () => refuse }),
     db: new Proxy({} as AppServices['db'], { get: () => refuse }),
     authenticators: [],
+  }
+}
+
+export interface RegisteredClientSystem {
+  readonly appId: string
+  readonly secret: string
+  /** HMAC-SM3 signature headers for one request, as a clinical system would send them. */
+  sign(method: string, path: string, body?: string): Record<string, string>
+}
+
+/** Registers a client system straight through the use case and signs requests as it would. */
+export async function registerClientSystem(
+  testApp: TestApp,
+  scope: { departmentIds: string[]; documentTypes: string[] } = { departmentIds: ['*'], documentTypes: ['*'] },
+): Promise<RegisteredClientSystem> {
+  const register = createRegisterClientSystem(testApp.services)
+  const code = `TEST${randomBytes(3).toString('hex').toUpperCase()}`
+  const issued = await register(
+    { code, name: `测试业务系统 ${code}`, scope, rateLimitPerMinute: 100_000 },
+    { actor: 'system', actorRole: '', source: 'local', requestId: '' },
+  )
+  const { appId } = issued.system
+  return {
+    appId,
+    secret: issued.secret,
+    sign(method, path, body = '') {
+      const timestamp = String(testApp.clock.now().getTime())
+      const nonce = randomBytes(16).toString('base64url')
+      const signature = requestSignature(issued.secret, {
+        method,
+        path,
+        timestamp,
+        nonce,
+        bodySm3: bytesToHex(sm3(body)),
+      })
+      return {
+        'x-yiqian-app-id': appId,
+        'x-yiqian-timestamp': timestamp,
+        'x-yiqian-nonce': nonce,
+        'x-yiqian-signature': Buffer.from(signature).toString('base64'),
+      }
+    },
   }
 }

@@ -8,7 +8,10 @@ export interface Principal {
   /** Username or app id, for people reading the audit trail. */
   readonly name: string
   readonly roles: readonly Role[]
-  /** A department manager's (or a client system's) departments; empty means no department scope applies. */
+  /**
+   * A department manager's departments (their subtrees are in scope). For a client system: its scope as registered,
+   * where `*` means every department and an empty list means none — check it with `assertWithinScope`.
+   */
   readonly departmentIds: readonly string[]
 }
 

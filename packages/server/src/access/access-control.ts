@@ -129,14 +129,19 @@ export async function installAccessControl(app: FastifyInstance, options: Access
     let principal: Principal | undefined
     let session: Session | undefined
     let refusal: DomainError | undefined
+    /** A refusal that is not a domain error (a client system over its rate): audited, then thrown as it is. */
+    let rejection: (Error & { statusCode?: number }) | undefined
     try {
       for (const authenticate of options.authenticators) {
         principal = await authenticate(request)
         if (principal) break
       }
     } catch (error) {
-      if (!isDomainError(error)) throw error
-      refusal = error
+      if (isDomainError(error)) refusal = error
+      else if (error instanceof Error && (error as { statusCode?: number }).statusCode === 429) {
+        rejection = error
+        refusal = new DomainError('PERMISSION_DENIED', error.message, { reason: 'rate-limited' })
+      } else throw error
     }
 
     const token = request.cookies[SESSION_COOKIE]
@@ -179,10 +184,17 @@ export async function installAccessControl(app: FastifyInstance, options: Access
         type: refusal ? 'access.denied' : 'access',
         subject: routeName(request),
         outcome: refusal ? 'denied' : 'success',
-        data: { access, ...(refusal && { code: refusal.code, reason: String(refusal.details.reason ?? '') }) },
+        data: {
+          access,
+          ...(refusal && {
+            code: rejection ? 'TOO_MANY_REQUESTS' : refusal.code,
+            reason: String(refusal.details.reason ?? ''),
+          }),
+        },
       })
       return { actor }
     })
+    if (rejection) throw rejection
     if (refusal) throw refusal
     request.principal = principal
     request.session = session

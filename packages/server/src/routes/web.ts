@@ -24,7 +24,9 @@ export async function installWebApps(app: FastifyInstance, apps: readonly WebApp
       app.get(`${web.prefix}*`, { schema: { hide: true }, config: { access: 'public' } }, (request, reply) =>
         sendProblem(request, reply, 'WEB_APP_NOT_BUILT', { detail: `${web.root}: 请先运行 / run "npm run build"` }),
       )
-      app.get(bare, { schema: { hide: true }, config: { access: 'public' } }, (_request, reply) => reply.redirect(web.prefix))
+      app.get(bare, { schema: { hide: true }, config: { access: 'public' } }, (_request, reply) =>
+        reply.redirect(web.prefix),
+      )
       continue
     }
     await app.register(fastifyStatic, {
