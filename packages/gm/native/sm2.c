@@ -17,6 +17,7 @@
  *   mulBasePlusMul(a, b, P)       -> point[65] | null   a·G + b·P, constant-time in a and b
  *   opensslMulBase, opensslMul, opensslMulAdd, opensslMulBasePlusMul: the same on OpenSSL's EC_POINT_mul
  *                                 (Montgomery ladder for the secret-scalar ones, wNAF for opensslMulAdd)
+ *   sm3(data)                     -> digest[32]         SM3 through EVP_Digest (cached EVP_MD, reused EVP_MD_CTX)
  *   arithmetic                    'sm2p256' or 'openssl': what the default exports run on
  *   opensslVersion                string
  * Points are uncompressed SEC 1 (04‖x‖y); null stands for the point at infinity. Scalars must lie in [1, n-1].
@@ -35,6 +36,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +54,10 @@ typedef struct {
   BN_CTX *ctx;
   /* Group order n, big-endian, for the constant-time range check of scalars. */
   uint8_t order[SCALAR_LEN];
+  /* SM3 for sm3(): the fetched EVP_MD and one reusable EVP_MD_CTX (calls are synchronous on this environment's
+   * thread). NULL when this OpenSSL has no SM3; sm3 is then not exported. */
+  EVP_MD *sm3;
+  EVP_MD_CTX *sm3_ctx;
 #ifdef YIQIAN_SM2P256
   /* Multiples of G for the specialised arithmetic (sm2p256.c), computed once per environment at load. */
   sm2p256_precomp *pre;
@@ -60,6 +66,8 @@ typedef struct {
 
 static void free_state(void *arg) {
   sm2_state *st = arg;
+  EVP_MD_CTX_free(st->sm3_ctx);
+  EVP_MD_free(st->sm3);
   BN_CTX_free(st->ctx);
   EC_GROUP_free(st->group);
 #ifdef YIQIAN_SM2P256
@@ -421,6 +429,36 @@ static napi_value mul_add(napi_env env, napi_callback_info info) {
 #define ARITHMETIC "openssl"
 #endif
 
+/* sm3(data: Uint8Array) -> Buffer[32]: EVP_Digest through the cached EVP_MD and the reused EVP_MD_CTX. Saves
+ * node's per-call digest lookup and Hash object for short inputs (see src/sm3.ts for when it is used). */
+static napi_value sm3_digest(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  sm2_state *st = get_args(env, info, 1, argv);
+  if (st == NULL) return NULL;
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "data must be a Uint8Array");
+    return NULL;
+  }
+  napi_value result;
+  void *out = NULL;
+  if (napi_create_buffer(env, 32, &out, &result) != napi_ok) return NULL;
+  unsigned int out_len = 0;
+  static const uint8_t empty[1] = {0};
+  ERR_set_mark();
+  int ok = EVP_DigestInit_ex(st->sm3_ctx, st->sm3, NULL) &&
+           EVP_DigestUpdate(st->sm3_ctx, length > 0 ? data : empty, length) &&
+           EVP_DigestFinal_ex(st->sm3_ctx, out, &out_len) && out_len == 32;
+  ERR_pop_to_mark();
+  if (!ok) return fail(env, "INTERNAL", "EVP_Digest(SM3) failed");
+  return result;
+}
+
 /* The constant-time argument in README.md holds for OpenSSL 3.x running SM2 on the generic Montgomery method
  * (EC_POINT_mul -> ossl_ec_wNAF_mul -> ossl_ec_scalar_mul_ladder). A build that installs a specialised SM2
  * method (ECP_SM2P256_ASM: OpenSSL 3.2+ on aarch64 and riscv64) has its own mul whose timing we have not
@@ -456,6 +494,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     return fail(env, "INTERNAL", "SM2 table precomputation failed its self-check");
   }
 #endif
+  ERR_set_mark();
+  st->sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
+  st->sm3_ctx = st->sm3 != NULL ? EVP_MD_CTX_new() : NULL;
+  ERR_pop_to_mark();
   if (napi_add_env_cleanup_hook(env, free_state, st) != napi_ok) {
     free_state(st);
     return fail(env, "INTERNAL", "napi_add_env_cleanup_hook failed");
@@ -477,5 +519,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"opensslVersion", NULL, NULL, NULL, NULL, version, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (st->sm3_ctx != NULL) {
+    napi_property_descriptor sm3_prop = {"sm3", NULL, sm3_digest, NULL, NULL, NULL, napi_enumerable, st};
+    if (napi_define_properties(env, exports, 1, &sm3_prop) != napi_ok) return NULL;
+  }
   return exports;
 }

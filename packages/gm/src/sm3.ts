@@ -9,6 +9,35 @@ export { hmacSm3Portable, sm3Portable } from './sm3-portable.js'
 // TypeScript; a static import would break the browser bundle, so it is looked up at run time.
 const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto') as typeof NodeCrypto | undefined
 
+/** The one function of node:module used here, declared locally so that no import of it appears in this file. */
+interface NodeModuleApi {
+  createRequire(path: string | URL): (id: string) => unknown
+}
+
+/** The native addon (packages/gm/native), relative to this module in src/ and in dist/. */
+const NATIVE_ADDON_PATH = '../native/build/Release/yiqian_gm.node'
+
+let nativeSm3: ((data: Uint8Array) => Uint8Array) | null | undefined
+
+/**
+ * The addon's `sm3` export (EVP_Digest with a cached EVP_MD and a reused EVP_MD_CTX), looked up on first use, or
+ * null where it is missing (not built, bundled, not Node). It skips node's per-call digest lookup and Hash object:
+ * about 10 % faster than `crypto.hash` on 1 KiB inputs and never slower on large ones.
+ */
+function loadNativeSm3(): ((data: Uint8Array) => Uint8Array) | null {
+  if (nativeSm3 === undefined) {
+    nativeSm3 = null
+    try {
+      const nodeModule = globalThis.process?.getBuiltinModule?.('node:module') as NodeModuleApi | undefined
+      const addon = nodeModule?.createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { sm3?: unknown } | undefined
+      if (typeof addon?.sm3 === 'function') nativeSm3 = addon.sm3 as (data: Uint8Array) => Uint8Array
+    } catch {
+      // Not built: node:crypto serves instead.
+    }
+  }
+  return nativeSm3
+}
+
 /** An SM3 computation fed in pieces. `digest()` finalises it. */
 export interface Sm3Hasher {
   update(data: Uint8Array | string): this
@@ -24,10 +53,13 @@ function bytesOf(data: Uint8Array | string): Uint8Array {
 /** SM3 digest (GB/T 32905), 32 bytes. Strings are hashed as UTF-8. */
 export function sm3(data: Uint8Array | string): Uint8Array {
   if (!nodeCrypto) return sm3Portable(data)
-  // The one-shot crypto.hash (Node 20.12+) saves a Hash object per call: about 25 % on 1 KiB inputs.
-  const digest = nodeCrypto.hash
-    ? (nodeCrypto.hash('sm3', bytesOf(data), 'buffer') as unknown as Uint8Array)
-    : nodeCrypto.createHash('sm3').update(bytesOf(data)).digest()
+  const native = loadNativeSm3()
+  // Otherwise the one-shot crypto.hash (Node 20.12+) saves a Hash object per call: about 25 % on 1 KiB inputs.
+  const digest = native
+    ? native(bytesOf(data))
+    : nodeCrypto.hash
+      ? (nodeCrypto.hash('sm3', bytesOf(data), 'buffer') as unknown as Uint8Array)
+      : nodeCrypto.createHash('sm3').update(bytesOf(data)).digest()
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
 }
 

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { bytesToBigInt, bytesToHex, randomBytes } from '../bytes.js'
+import { sm3, sm3Portable } from '../sm3.js'
 import { nobleBackend } from './backend.js'
 import { type AffinePoint, mod, N, P, SM2_CURVE } from './curve.js'
 import { loadOpensslBackend, NATIVE_ADDON_PATH, NATIVE_BUILD_HINT, opensslBackendLoadError } from './native-backend.js'
@@ -20,6 +22,7 @@ interface Addon {
   opensslMulAdd(s: Bytes, t: Bytes, point: Bytes): Bytes | null
   opensslMulBasePlusMul(a: Bytes, b: Bytes, point: Bytes): Bytes | null
   readonly arithmetic: string
+  sm3(data: Bytes): Bytes
 }
 
 function addon(): Addon {
@@ -206,6 +209,28 @@ describe('sm2p256 arithmetic (the default exports) against OpenSSL and noble', (
       const point = native.mulBase(be(k))
       expect(show(native.mul(be(1n), point))).toBe(show(point))
       expect(show(native.opensslMul(be(1n), point))).toBe(show(point))
+    }
+  })
+})
+
+describe('the sm3 export of the addon', () => {
+  it('equals node:crypto and the portable SM3 for lengths around the block size, and is what sm3() uses', () => {
+    const native = addon()
+    expect(typeof native.sm3).toBe('function')
+    for (const length of [0, 1, 3, 55, 56, 63, 64, 65, 119, 120, 128, 1000, 1024, 4096, 16384, 65_535]) {
+      const data = randomBytes(length)
+      const expected = createHash('sm3').update(data).digest('hex')
+      expect(bytesToHex(native.sm3(data)), `length ${length}`).toBe(expected)
+      expect(bytesToHex(sm3Portable(data)), `length ${length}`).toBe(expected)
+      expect(bytesToHex(sm3(data)), `length ${length}`).toBe(expected)
+      // a view at an offset into a larger buffer
+      const padded = new Uint8Array(length + 7)
+      padded.set(data, 3)
+      expect(bytesToHex(native.sm3(padded.subarray(3, 3 + length))), `length ${length}`).toBe(expected)
+    }
+    expect(bytesToHex(sm3('abc'))).toBe('66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0')
+    for (const wrong of [undefined, 'abc', [1, 2], new Uint16Array(4)]) {
+      expect(() => native.sm3(wrong as unknown as Bytes)).toThrow(TypeError)
     }
   })
 })
