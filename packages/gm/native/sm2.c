@@ -363,8 +363,9 @@ static napi_value mul_base(napi_env env, napi_callback_info info) {
   if (kb == NULL) return NULL;
   uint8_t k[SCALAR_LEN], out[POINT_LEN];
   copy_scalar(k, kb);
-  sm2p256_mul_base(out, st->pre, k);
+  int finite = sm2p256_mul_base(out, st->pre, k);
   wipe_bytes(k, sizeof k);
+  if (!finite) return fail(env, "INTERNAL", "unexpected point at infinity");
   return fast_result(env, out, 1);
 }
 
@@ -379,8 +380,9 @@ static napi_value mul_point(napi_env env, napi_callback_info info) {
   if (!fast_decode_point(env, argv[1], &p)) return NULL;
   uint8_t k[SCALAR_LEN], out[POINT_LEN];
   copy_scalar(k, kb);
-  sm2p256_mul(out, k, &p);
+  int finite = sm2p256_mul(out, k, &p);
   wipe_bytes(k, sizeof k);
+  if (!finite) return fail(env, "INTERNAL", "unexpected point at infinity");
   return fast_result(env, out, 1);
 }
 

@@ -580,18 +580,20 @@ static void mul_pt(pt *q, const uint8_t k[32], const sm2p256_affine *p) {
   wipe(&a, sizeof a);
 }
 
-void sm2p256_mul_base(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t k[32]) {
+int sm2p256_mul_base(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t k[32]) {
   pt q;
   mul_base_pt(&q, pre, k);
-  pt_encode(out, &q); /* never infinity: k in [1, n-1] */
+  int finite = pt_encode(out, &q); /* always 1 for k in [1, n-1] */
   wipe(&q, sizeof q);
+  return finite;
 }
 
-void sm2p256_mul(uint8_t out[65], const uint8_t k[32], const sm2p256_affine *p) {
+int sm2p256_mul(uint8_t out[65], const uint8_t k[32], const sm2p256_affine *p) {
   pt q;
   mul_pt(&q, k, p);
-  pt_encode(out, &q); /* never infinity: k in [1, n-1], P of prime order n */
+  int finite = pt_encode(out, &q); /* always 1 for k in [1, n-1] and P on the curve (prime order n) */
   wipe(&q, sizeof q);
+  return finite;
 }
 
 int sm2p256_mul_base_plus_mul(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t a[32], const uint8_t b[32],

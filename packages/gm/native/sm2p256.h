@@ -33,11 +33,13 @@ int sm2p256_precompute(sm2p256_precomp *pre);
  * public). The infinity point has no 04 encoding, so it is never accepted. */
 int sm2p256_decode(sm2p256_affine *out, const uint8_t in[65]);
 
-/* k*G, constant time in k: 64 mixed additions, one masked scan of 15 table rows each. */
-void sm2p256_mul_base(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t k[32]);
+/* k*G, constant time in k: 64 mixed additions, each after a masked scan of the 15 entries of a table row.
+ * Returns 1; 0 (out untouched) would mean the point at infinity, which k in [1, n-1] cannot give. */
+int sm2p256_mul_base(uint8_t out[65], const sm2p256_precomp *pre, const uint8_t k[32]);
 
-/* k*P, constant time in k: fixed 4-bit window over a per-call table of 0*P .. 15*P with masked scans. */
-void sm2p256_mul(uint8_t out[65], const uint8_t k[32], const sm2p256_affine *p);
+/* k*P, constant time in k: fixed 4-bit window over a per-call table of 0*P .. 15*P with masked scans.
+ * Returns 1; 0 (out untouched) would mean the point at infinity, impossible for k in [1, n-1] and a valid P. */
+int sm2p256_mul(uint8_t out[65], const uint8_t k[32], const sm2p256_affine *p);
 
 /* a*G + b*P for secret a, b: the two constant-time multiplications above, then one complete addition.
  * Returns 0 (out untouched) when the sum is the point at infinity, else 1. */
