@@ -36,13 +36,15 @@ function Loading() {
 
 /** Where a session belongs: nowhere (sign in), the first-login steps, or the console. */
 function SessionGate({ want, children }: { want: 'signed-out' | 'first-login' | 'active'; children: ReactNode }) {
-  const { session, loading, error } = useSession()
+  const { session, loading, error, signedOut } = useSession()
   const location = useLocation()
   if (loading) return <Loading />
   if (error) return <ProblemAlert error={error} />
   const at = !session ? 'signed-out' : session.stage === 'active' ? 'active' : 'first-login'
   if (at === want) return <Suspense fallback={<Loading />}>{children}</Suspense>
-  if (at === 'signed-out') return <Navigate to="/login" replace state={{ from: location.pathname }} />
+  if (at === 'signed-out') {
+    return <Navigate to="/login" replace state={signedOut ? undefined : { from: location.pathname }} />
+  }
   if (at === 'first-login') return <Navigate to="/first-login" replace />
   const from = (location.state as { from?: string } | null)?.from
   return <Navigate to={from && from !== '/login' ? from : '/'} replace />

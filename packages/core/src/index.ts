@@ -1,3 +1,7 @@
+export type { ActorContext, Principal } from './access/principal.js'
+export { actorContext, actorOf, SYSTEM_ACTOR } from './access/principal.js'
+export type { Permission, Role, RouteAccess } from './access/roles.js'
+export { ADMINISTRATOR_ROLES, hasPermission, isPermission, PERMISSIONS, ROLES, rolesGranting } from './access/roles.js'
 export type {
   Account,
   AccountRepository,
@@ -21,23 +25,25 @@ export {
   SECURITY_POLICY_LIMITS,
 } from './accounts/policy.js'
 export type { AccessService, Authenticated, SignInFailure, SignInOutcome } from './accounts/sign-in.js'
-export { createAccessService, principalOfAccount, sameToken, SIGN_IN_FAILED, sessionIdHash } from './accounts/sign-in.js'
+export {
+  createAccessService,
+  principalOfAccount,
+  SIGN_IN_FAILED,
+  sameToken,
+  sessionIdHash,
+} from './accounts/sign-in.js'
 export { generateTotpSecret, totpCode, totpUri, verifyTotp } from './accounts/totp.js'
-export type { ActorContext, Principal } from './access/principal.js'
-export { actorContext, actorOf, SYSTEM_ACTOR } from './access/principal.js'
-export type { Permission, Role, RouteAccess } from './access/roles.js'
-export { ADMINISTRATOR_ROLES, hasPermission, isPermission, PERMISSIONS, ROLES, rolesGranting } from './access/roles.js'
 export type { AuditEvent, AuditLog, AuditOutcome, AuditRecord } from './audit/audit-record.js'
 export { canonicalJson, GENESIS_HASH, sealAuditRecord, verifyAuditChain } from './audit/audit-record.js'
 export * from './audit/index.js'
 export type { InitialAdministratorOutcome, InitialCredential } from './bootstrap/ensure-initial-administrator.js'
 export { createEnsureInitialAdministrator, INITIAL_ADMINISTRATOR } from './bootstrap/ensure-initial-administrator.js'
+export * from './client-systems/index.js'
 export type { Clock } from './clock.js'
 export { systemClock } from './clock.js'
 export type { ErrorCode } from './errors.js'
 export { DomainError, isDomainError } from './errors.js'
-export type { Repositories, UnitOfWork } from './unit-of-work.js'
+export * from './organisation/index.js'
 export type { SecretBox } from './protection/secret-box.js'
 export { createSecretBox, KEK_LENGTH, maskMiddle } from './protection/secret-box.js'
-export * from './client-systems/index.js'
-export * from './organisation/index.js'
+export type { Repositories, UnitOfWork } from './unit-of-work.js'

@@ -1,7 +1,7 @@
 import { buildApp } from '@yiqian/server'
+import { publicRoutesOnlyServices } from '@yiqian/server/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, ProblemError } from './index.js'
-import { publicRoutesOnlyServices } from '@yiqian/server/testing'
 
 // The client against the real HTTP application, listening on a free port.
 describe('sdk client', () => {

@@ -23,6 +23,7 @@ import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import pino from 'pino'
 import { buildApp } from './app.js'
+import { auditCheckpointKeyPem, startAuditSchedule } from './audit/index.js'
 import { type Config, loadConfig } from './config.js'
 import type { Readiness } from './routes/health.js'
 import { createAppServices } from './services.js'
@@ -56,6 +57,7 @@ async function writeInitialCredential(dataDir: string, credential: InitialCreden
 }
 
 export const KEK_FILE = 'secret-box.key'
+export const AUDIT_KEY_FILE = 'audit-checkpoint-key.pem'
 const KEK_CHECK_KEY = 'secret-box-check'
 const KEK_CHECK_TEXT = 'yiqian secret-box check'
 
@@ -123,6 +125,14 @@ async function prepare(env: NodeJS.ProcessEnv): Promise<Prepared> {
     const kek = await loadKeyEncryptionKey(config)
     const secretBox = createSecretBox(kek.key)
     await checkKeyEncryptionKey(storage, secretBox, kek.file)
+    // The public key that verifies the audit checkpoints, for `yiqian audit verify --public-key` on another machine.
+    const auditKeyFile = join(config.dataDir, AUDIT_KEY_FILE)
+    const auditKey = await auditCheckpointKeyPem({
+      uow: createUnitOfWork(storage.db, systemClock),
+      clock: systemClock,
+      secretBox,
+    })
+    await writeFile(auditKeyFile, auditKey, { mode: 0o600 })
     let credentialFile: string | undefined
     const ensureInitialAdministrator = createEnsureInitialAdministrator({
       uow: createUnitOfWork(storage.db, systemClock),
@@ -213,16 +223,17 @@ export async function serve(
     base: { service: 'yiqian', version: VERSION },
     redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-yiqian-signature"]'],
   })
+  const services = createAppServices({
+    db: storage.db,
+    clock: systemClock,
+    secretBox,
+    clientCertificateHeader: config.clientCertificateHeader,
+  })
   let app: FastifyInstance
   try {
     app = await buildApp({
       version: VERSION,
-      services: createAppServices({
-        db: storage.db,
-        clock: systemClock,
-        secretBox,
-        clientCertificateHeader: config.clientCertificateHeader,
-      }),
+      services,
       trustProxy: trustProxyOf(config.trustProxy),
       readiness: readinessOf(storage),
       logger,
@@ -238,6 +249,11 @@ export async function serve(
     await storage.close()
     throw error
   }
+  // Signed audit checkpoints (every 1,000 records or 10 minutes) and the daily retention purge.
+  const auditSchedule = startAuditSchedule(services, {
+    retentionDays: async () => (await services.accounts.systemSettings()).value.auditRetentionDays,
+    onError: (error) => logger.error({ err: error }, 'audit checkpoint or retention job failed'),
+  })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
@@ -261,6 +277,7 @@ export async function serve(
       deadline.unref()
       try {
         await app.close()
+        await auditSchedule.stop()
         await storage.close()
         logger.info('stopped')
       } finally {

@@ -2,13 +2,13 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import {
   type Account,
   type Clock,
+  createRegisterClientSystem,
   createSecretBox,
   generateTotpSecret,
-  createRegisterClientSystem,
   hashPassword,
   newAccount,
-  requestSignature,
   type Role,
+  requestSignature,
   systemClock,
   totpCode,
 } from '@yiqian/core'

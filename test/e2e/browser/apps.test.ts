@@ -43,7 +43,7 @@ async function open(path: string, viewport: { width: number; height: number }) {
   const problems: string[] = []
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 404/.test(m.text())) problems.push(`console: ${m.text()}`)
+    if (m.type() === 'error' && !/status of (401|404)/.test(m.text())) problems.push(`console: ${m.text()}`)
   })
   const response = await page.goto(`${server.url}${path}`)
   expect(response?.status()).toBe(200)
@@ -55,9 +55,17 @@ async function shot(page: Page, name: string) {
 }
 
 describe.each([
-  { app: 'console', path: '/console/', viewport: { width: 1280, height: 800 }, zhTitle: '管理控制台' },
-  { app: 'mobile', path: '/m/', viewport: { width: 390, height: 844 }, zhTitle: '医签' },
-])('$app in Chromium', ({ app, path, viewport, zhTitle }) => {
+  // The console signs in against /api/v1/auth/login; staff sign-in on the phone arrives with the signing issue, so
+  // today the server answers the mobile form with a 404 problem and the page says so.
+  {
+    app: 'console',
+    path: '/console/',
+    viewport: { width: 1280, height: 800 },
+    zhTitle: '管理控制台',
+    refused: '用户名或密码错误',
+  },
+  { app: 'mobile', path: '/m/', viewport: { width: 390, height: 844 }, zhTitle: '医签', refused: '接口不存在' },
+])('$app in Chromium', ({ app, path, viewport, zhTitle, refused }) => {
   it('shows the product name, the version and the sign-in form in Chinese by default', async () => {
     const { page, problems, close } = await open(path, viewport)
     await expect.poll(() => page.getByTestId('login-form').isVisible()).toBe(true)
@@ -88,8 +96,7 @@ describe.each([
     await page.getByTestId('login-submit').click()
     const error = page.getByTestId('login-error')
     await expect.poll(() => error.isVisible()).toBe(true)
-    // Sign-in arrives with the identity milestone; today the server answers with a 404 problem and the page says so.
-    expect(await error.textContent()).toContain('接口不存在')
+    expect(await error.textContent()).toContain(refused)
     await shot(page, `${app}-login-error`)
     await close()
   })

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { totpCode } from '@yiqian/core'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, type RunningServer, startServer } from '../harness.js'
 
@@ -19,6 +19,8 @@ let page: Page
 let dataDir: string
 /** The TOTP seed the console showed at enrolment (base32). */
 let totpSecret = ''
+/** The 30-second TOTP step whose code confirmed the enrolment. */
+let enrolmentStep = 0
 const problems: string[] = []
 
 function initialCredential(): { username: string; password: string } {
@@ -59,10 +61,9 @@ beforeAll(async () => {
   })
   context = await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: 'zh-CN' })
   // CSP violations are reported to the page as events; collect them alongside script errors.
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)
-    })
+  await context.addInitScript({
+    content:
+      "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
   })
   page = await context.newPage()
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
@@ -78,6 +79,22 @@ afterAll(async () => {
   await browser?.close()
   await server?.stop()
 })
+
+/**
+ * Sets a checkbox in a dialog that may still be opening (its form fills in its values as it opens, which can undo
+ * an early click): clicks until the state holds.
+ */
+async function setChecked(box: Locator, checked: boolean): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        if ((await box.isChecked()) !== checked) await box.click()
+        return box.isChecked()
+      },
+      { timeout: 10_000, interval: 250 },
+    )
+    .toBe(checked)
+}
 
 describe('console identity journey in Chromium', () => {
   it('signs in with the initial credential and is sent to the first-login steps', async () => {
@@ -125,7 +142,8 @@ describe('console identity journey in Chromium', () => {
       .toBeGreaterThan(0)
     await shot('04-totp-enrolment')
 
-    await page.getByTestId('totp-code').fill(totpCode(secret, new Date()))
+    enrolmentStep = Math.floor(Date.now() / 30_000)
+    await page.getByTestId('totp-code').fill(totpCode(secret, new Date(enrolmentStep * 30_000)))
     await page.getByTestId('totp-submit').click()
     await expect.poll(() => page.getByTestId('home').isVisible(), { timeout: 15_000 }).toBe(true)
     expect(await page.getByTestId('current-user').textContent()).toBeTruthy()
@@ -182,32 +200,106 @@ describe('console identity journey in Chromium', () => {
     await shot('07-staff')
   })
 
+  it('dry-runs a staff import with a row error, then applies a clean file', async () => {
+    await page.getByRole('menuitem', { name: '批量导入' }).click()
+    const input = page.locator('[data-testid="import-file"] input[type="file"], input[type="file"]').first()
+    const csv = (rows: string[]) => Buffer.from(['工号,姓名,科室编码,手机号', ...rows].join('\n'), 'utf8')
+    await input.setInputFiles({
+      name: 'staff.csv',
+      mimeType: 'text/csv',
+      buffer: csv(['E0002,李四,ICU,13900001111', 'E0003,王五,NOPE,']),
+    })
+    await page.getByTestId('import-dry-run').click()
+    await expect.poll(() => page.getByTestId('import-errors').textContent()).toContain('NOPE')
+    expect(await page.getByTestId('import-apply').isDisabled()).toBe(true)
+    await shot('08-import-errors')
+
+    await input.setInputFiles({ name: 'staff.csv', mimeType: 'text/csv', buffer: csv(['E0002,李四,ICU,13900001111']) })
+    await page.getByTestId('import-dry-run').click()
+    await expect.poll(() => page.getByTestId('import-apply').isEnabled()).toBe(true)
+    await page.getByTestId('import-apply').click()
+    await expect.poll(() => page.getByTestId('import-applied').isVisible()).toBe(true)
+  })
+
+  it('creates an account (initial password shown once) and gives it a role', async () => {
+    await page.getByRole('menuitem', { name: '账户管理' }).click()
+    await page.getByTestId('account-create').click()
+    await page.getByTestId('account-username').fill('secadmin1')
+    await page.getByTestId('account-display-name').fill('安全管理员一')
+    await page.getByTestId('account-create-submit').click()
+    await expect
+      .poll(async () => (await page.getByTestId('secret-value').textContent())?.trim().length ?? 0)
+      .toBeGreaterThan(11)
+    await shot('09-account-created')
+    await page.getByTestId('secret-close').click()
+
+    const row = page.getByTestId('accounts-table').locator('tr', { hasText: 'secadmin1' })
+    await row.getByRole('button', { name: '分配角色' }).click()
+    await setChecked(page.getByRole('checkbox', { name: '安全管理员' }), true)
+    await setChecked(page.getByRole('checkbox', { name: '审计管理员' }), true)
+    await page.getByRole('button', { name: /确\s*定|OK/ }).click()
+    // One of the three administrator roles per account: the dialog refuses two before asking the server.
+    await expect.poll(() => page.getByText('系统管理员、安全管理员、审计管理员只能选择其一').count()).toBeGreaterThan(0)
+    await setChecked(page.getByRole('checkbox', { name: '审计管理员' }), false)
+    await page.getByRole('button', { name: /确\s*定|OK/ }).click()
+    await expect.poll(() => row.textContent()).toContain('安全管理员')
+  })
+
+  it('registers a client system (secret shown once) and saves the security policy', async () => {
+    await page.getByRole('menuitem', { name: '业务系统' }).click()
+    await page.getByTestId('client-register').click()
+    await page.getByTestId('client-code').fill('his')
+    await page.getByTestId('client-name').fill('医院信息系统')
+    await page.getByTestId('client-submit').click()
+    await expect
+      .poll(async () => (await page.getByTestId('secret-value').textContent())?.trim().length ?? 0)
+      .toBeGreaterThan(16)
+    await shot('10-client-secret')
+    await page.getByTestId('secret-close').click()
+    await expect.poll(() => page.getByTestId('clients-table').textContent()).toContain('医院信息系统')
+
+    await page.getByRole('menuitem', { name: '安全策略' }).click()
+    await page.getByTestId('policy-idleTimeoutMinutes').fill('20')
+    await page.getByTestId('policy-form-submit').click()
+    await expect.poll(() => page.getByText('已保存').count()).toBeGreaterThan(0)
+  })
+
   it('shows the audit trail and verifies the chain', async () => {
     await page.getByRole('menuitem', { name: '审计日志' }).click()
     const table = page.getByTestId('audit-table')
     await expect.poll(() => table.textContent()).toContain('staff.')
     await page.getByTestId('audit-verify').click()
     await expect.poll(() => page.getByTestId('audit-report-status').textContent()).toContain('审计链完整')
-    await shot('08-audit-verify')
+    await shot('11-audit-verify')
     await page.keyboard.press('Escape')
     await table.locator('tbody tr').first().click()
     await expect.poll(() => page.getByTestId('audit-data').isVisible()).toBe(true)
-    await shot('09-audit-record')
+    await shot('12-audit-record')
     await page.keyboard.press('Escape')
   })
 
   it('signs out, then signs in again with password and one-time code', async () => {
     await page.getByTestId('sign-out').click()
     await expect.poll(() => page.getByTestId('login-form').isVisible()).toBe(true)
-    await shot('10-signed-out')
+    await shot('13-signed-out')
 
     await signIn('admin', NEW_PASSWORD)
     await expect.poll(() => page.getByTestId('login-totp').isVisible()).toBe(true)
-    await shot('11-login-totp')
-    // The enrolment used the current step; the next one is within the server's window and not a replay.
-    await page.getByTestId('login-totp').fill(totpCode(totpSecret, new Date(Date.now() + 30_000)))
+    await shot('14-login-totp')
+    // A code is accepted once (RFC 6238 §5.2): wait for a time step after the one the enrolment used.
+    const wait = (enrolmentStep + 1) * 30_000 + 500 - Date.now()
+    if (wait > 0) await page.waitForTimeout(wait)
+    await page.getByTestId('login-totp').fill(totpCode(totpSecret, new Date()))
     await page.getByTestId('login-submit').click()
+    // After an explicit sign-out the console starts again at home, not at the page the user left.
     await expect.poll(() => page.getByTestId('home').isVisible(), { timeout: 15_000 }).toBe(true)
+    // The language switch in the header turns the whole console, menu included, into English and back.
+    await page.getByTestId('lang-switch').locator('[data-lang="en"]').click()
+    await expect.poll(() => page.getByTestId('sign-out').textContent()).toBe('Sign out')
+    expect(await page.getByRole('menuitem', { name: 'Audit trail' }).count()).toBe(1)
+    await shot('15-home-en')
+    await page.getByTestId('lang-switch').locator('[data-lang="zh-CN"]').click()
+    await expect.poll(() => page.getByTestId('sign-out').textContent()).toBe('退出登录')
     await page.getByTestId('sign-out').click()
     await expect.poll(() => page.getByTestId('login-form').isVisible()).toBe(true)
   })

@@ -124,7 +124,7 @@ export function InstitutionPicker({ value, onChange }: { value: string | undefin
     <Space wrap>
       <span>{t('org.institution')}</span>
       <Select
-        className="institution-select"
+        style={{ minWidth: 240 }}
         value={value}
         loading={institutions.isPending}
         placeholder={t('org.noInstitution')}

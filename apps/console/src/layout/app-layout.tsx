@@ -1,12 +1,11 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query'
+import { useMutation } from '@tanstack/react-query'
 import { Button, Layout, Menu, type MenuProps, Space, Typography } from 'antd'
 import { useTranslation } from 'react-i18next'
 import { Outlet, useLocation, useNavigate } from 'react-router'
 import { LanguageSwitch } from '../../../shared/src/language-switch'
-import { api } from '../api/http'
 import { Brand } from '../components/brand'
 import { RoleTags } from '../components/role-tags'
-import { forgetSession, useSession } from '../session/session'
+import { useSession } from '../session/session'
 import { navItems } from './nav'
 
 const groups = ['identity', 'organisation', 'integration', 'audit'] as const
@@ -14,18 +13,11 @@ const groups = ['identity', 'organisation', 'integration', 'audit'] as const
 /** The signed-in console: side menu by permission, the user's name, roles, language and sign-out. */
 export function AppLayout() {
   const { t } = useTranslation()
-  const { session, can } = useSession()
+  const { session, can, signOut: endSession } = useSession()
   const location = useLocation()
   const navigate = useNavigate()
-  const queryClient = useQueryClient()
-  const signOut = useMutation({
-    mutationFn: () => api<void>('/api/v1/auth/logout', { method: 'POST', sessionAware: false }),
-    // Signed out either way: a session the server already ended is just as gone.
-    onSettled: () => {
-      forgetSession(queryClient)
-      void navigate('/login', { replace: true })
-    },
-  })
+  // The session gate sends the page to sign-in once the session is gone.
+  const signOut = useMutation({ mutationFn: endSession })
 
   const items: MenuProps['items'] = [
     { key: '/', label: t('nav.home') },

@@ -23,6 +23,7 @@ import { api, type Query } from '../api/http'
 import type { AuditRecord, AuditReport } from '../api/types'
 import { PageHeader } from '../components/page-header'
 import { ProblemAlert } from '../components/problem-alert'
+import { RoleTags } from '../components/role-tags'
 import { useSession } from '../session/session'
 
 const pageSize = 50
@@ -217,21 +218,21 @@ export function AuditPage() {
           <DatePicker.RangePicker showTime allowEmpty={[true, true]} placeholder={[t('audit.from'), t('audit.to')]} />
         </Form.Item>
         <Form.Item name="actor">
-          <Input placeholder={t('audit.actorPlaceholder')} maxLength={200} allowClear className="filter-input" />
+          <Input placeholder={t('audit.actorPlaceholder')} maxLength={200} allowClear style={{ width: 220 }} />
         </Form.Item>
         <Form.Item name="type">
           <AutoComplete
             placeholder={t('audit.typePlaceholder')}
             options={typePrefixes.map((value) => ({ value }))}
             allowClear
-            className="filter-input"
+            style={{ width: 220 }}
           />
         </Form.Item>
         <Form.Item name="outcome">
           <Select
             allowClear
             placeholder={t('audit.outcome')}
-            className="filter-select--small"
+            style={{ width: 140 }}
             options={outcomes.map((value) => ({ value, label: t(`audit.outcomes.${value}`) }))}
           />
         </Form.Item>
@@ -267,7 +268,11 @@ export function AuditPage() {
             render: (at: string) => new Date(at).toLocaleString(i18n.language),
           },
           { title: t('audit.actor'), dataIndex: 'actor', ellipsis: true },
-          { title: t('audit.role'), dataIndex: 'actorRole', render: (v: string | null) => v ?? '—' },
+          {
+            title: t('audit.role'),
+            dataIndex: 'actorRole',
+            render: (v: string | null) => (v ? <RoleTags roles={v.split(',')} /> : '—'),
+          },
           { title: t('audit.source'), dataIndex: 'source', render: (v: string | null) => v ?? '—' },
           { title: t('audit.action'), dataIndex: 'type' },
           { title: t('audit.target'), dataIndex: 'subject', ellipsis: true, render: (v: string | null) => v ?? '—' },

@@ -9,7 +9,7 @@ import { api } from '../api/http'
 import type { Session, Stage } from '../api/types'
 import { Brand } from '../components/brand'
 import { ProblemAlert } from '../components/problem-alert'
-import { forgetSession, sessionKey, useSession } from '../session/session'
+import { sessionKey, useSession } from '../session/session'
 
 /** Moves the cached session to the stage the server answered; at `active`, fetches it again for the permissions. */
 function useStageUpdate() {
@@ -172,12 +172,8 @@ function TotpStep() {
 /** The steps every account takes before it can use the console: a password of its own, then TOTP. */
 export function FirstLoginPage() {
   const { t } = useTranslation()
-  const { session } = useSession()
-  const queryClient = useQueryClient()
-  const signOut = useMutation({
-    mutationFn: () => api<void>('/api/v1/auth/logout', { method: 'POST', sessionAware: false }),
-    onSettled: () => forgetSession(queryClient),
-  })
+  const { session, signOut: endSession } = useSession()
+  const signOut = useMutation({ mutationFn: endSession })
   const current = session?.stage === 'password-change' ? 0 : 1
   return (
     <div className="page">

@@ -268,14 +268,14 @@ export function StaffPage() {
               allowClear
               placeholder={t('staff.department')}
               treeData={treeOptions(tree.data ?? [])}
-              className="filter-select"
+              style={{ width: 220 }}
             />
           </Form.Item>
           <Form.Item name="status">
             <Select
               allowClear
               placeholder={t('staff.status')}
-              className="filter-select--small"
+              style={{ width: 140 }}
               options={STAFF_STATUSES.map((status) => ({ value: status, label: t(`staff.statuses.${status}`) }))}
             />
           </Form.Item>

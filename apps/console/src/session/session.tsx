@@ -34,7 +34,11 @@ interface SessionState {
   error: unknown
   /** Set when the server ended the session (idle or absolute timeout, sign-out elsewhere). */
   ended: boolean
+  /** Set by an explicit sign-out: the next sign-in starts at the home page, not where the user left. */
+  signedOut: boolean
+  /** Clears `ended` and `signedOut` once someone signs in again. */
   clearEnded(): void
+  signOut(): Promise<void>
   can(permission: string): boolean
 }
 
@@ -43,6 +47,7 @@ const SessionContext = createContext<SessionState | null>(null)
 export function SessionProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient()
   const [ended, setEnded] = useState(false)
+  const [signedOut, setSignedOut] = useState(false)
   const query = useQuery({ queryKey: sessionKey, queryFn: fetchSession, staleTime: Number.POSITIVE_INFINITY, retry: 1 })
 
   useEffect(() => {
@@ -67,7 +72,21 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     loading: query.isPending,
     error: query.error,
     ended,
-    clearEnded: () => setEnded(false),
+    signedOut,
+    clearEnded: () => {
+      setEnded(false)
+      setSignedOut(false)
+    },
+    async signOut() {
+      setSignedOut(true)
+      try {
+        await api<void>('/api/v1/auth/logout', { method: 'POST', sessionAware: false })
+      } catch {
+        // Signed out either way: a session the server already ended is just as gone.
+      } finally {
+        forgetSession(queryClient)
+      }
+    },
     can: (permission) => session?.stage === 'active' && session.permissions.includes(permission),
   }
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>

@@ -35,6 +35,8 @@ async function yiqian(...args: string[]): Promise<number> {
   }
 }
 
+type ReportJson = { status: string; broken?: { seq: number; reason: string } } & Record<string, unknown>
+
 const clock: Clock = { now: () => new Date('2026-11-28T08:00:00.000Z') }
 const secretBox = createSecretBox(randomBytes(32))
 
@@ -46,11 +48,11 @@ for (const kind of testDialects()) {
     let target: string[]
     let keyFile: string
 
-    async function verify(...extra: string[]): Promise<{ code: number; report: Record<string, any> }> {
+    async function verify(...extra: string[]): Promise<{ code: number; report: ReportJson }> {
       const code = await yiqian('audit', 'verify', ...target, '--json', ...extra)
       return { code, report: JSON.parse(stdout) }
     }
-    async function brokenAt(): Promise<[number, number, string]> {
+    async function brokenAt(): Promise<[number, number | undefined, string | undefined]> {
       const { code, report } = await verify('--public-key', keyFile)
       return [code, report.broken?.seq, report.broken?.reason]
     }

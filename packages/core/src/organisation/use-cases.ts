@@ -78,11 +78,40 @@ function checkVersion(kind: string, id: string, stored: number, given: number): 
   }
 }
 
-// ——— institutions ———
+/** A staff member's fields as the console and the API change them. */
+export interface StaffInput {
+  readonly name?: string | undefined
+  readonly title?: string | undefined
+  readonly departmentIds?: readonly string[] | undefined
+  /** Null clears. */
+  readonly phone?: string | null | undefined
+  readonly idType?: IdType | undefined
+  /** Null clears. */
+  readonly idNumber?: string | null | undefined
+  readonly status?: StaffStatus | undefined
+}
+
+export interface BulkRequest<Row> {
+  readonly institutionCode: string
+  readonly rows: readonly Row[]
+  readonly dryRun: boolean
+  /** `import` (a file) or `sync` (the HIS sync API): only changes the audit event type. */
+  readonly source: 'import' | 'sync'
+  readonly fileName?: string | undefined
+}
+
+/** The plan, and whether it was applied (only a real run without row errors is). */
+export type BulkOutcome = PlanReport & {
+  readonly dryRun: boolean
+  readonly applied: boolean
+  readonly institutionId: string
+}
 
 export function createOrganisationUseCases(deps: OrganisationDeps) {
   const { uow, clock, secretBox: box } = deps
   const newId = deps.newId ?? randomUUID
+
+  // ——— institutions ———
 
   async function createInstitution(
     actor: ActorContext,
@@ -338,18 +367,6 @@ export function createOrganisationUseCases(deps: OrganisationDeps) {
     })
   }
 
-  interface StaffInput {
-    readonly name?: string | undefined
-    readonly title?: string | undefined
-    readonly departmentIds?: readonly string[] | undefined
-    /** Null clears. */
-    readonly phone?: string | null | undefined
-    readonly idType?: IdType | undefined
-    /** Null clears. */
-    readonly idNumber?: string | null | undefined
-    readonly status?: StaffStatus | undefined
-  }
-
   function rowOf(employeeNumber: string, input: StaffInput, departments: readonly Department[]): StaffRow {
     return {
       row: 1,
@@ -509,22 +526,6 @@ export function createOrganisationUseCases(deps: OrganisationDeps) {
   }
 
   // ——— bulk: import files and the HIS sync API ———
-
-  interface BulkRequest<Row> {
-    readonly institutionCode: string
-    readonly rows: readonly Row[]
-    readonly dryRun: boolean
-    /** `import` (a file) or `sync` (the HIS sync API): only changes the audit event type. */
-    readonly source: 'import' | 'sync'
-    readonly fileName?: string | undefined
-  }
-
-  /** The plan, and whether it was applied (only a real run without row errors is). */
-  type BulkOutcome = PlanReport & {
-    readonly dryRun: boolean
-    readonly applied: boolean
-    readonly institutionId: string
-  }
 
   async function runBulk<Row, Plan extends DepartmentPlan | StaffPlan>(
     kind: 'departments' | 'staff',

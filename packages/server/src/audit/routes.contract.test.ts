@@ -82,16 +82,16 @@ for (const dialect of testDialects()) {
     })
 
     it.each([
-      ['/api/v1/audit/events?limit=501', 'querystring.limit'],
-      ['/api/v1/audit/events?outcome=maybe', 'querystring.outcome'],
-      ['/api/v1/audit/events?from=yesterday', 'querystring.from'],
-      ['/api/v1/audit/events?type=a%25b', 'querystring.type'],
-      [`/api/v1/audit/events?actor=${'x'.repeat(201)}`, 'querystring.actor'],
-      ['/api/v1/audit/events?cursor=-1', 'querystring.cursor'],
-      ['/api/v1/audit/events?unknown=1', 'querystring'],
+      ['/api/v1/audit/events?limit=501', 'query.limit'],
+      ['/api/v1/audit/events?outcome=maybe', 'query.outcome'],
+      ['/api/v1/audit/events?from=yesterday', 'query.from'],
+      ['/api/v1/audit/events?type=a%25b', 'query.type'],
+      [`/api/v1/audit/events?actor=${'x'.repeat(201)}`, 'query.actor'],
+      ['/api/v1/audit/events?cursor=-1', 'query.cursor'],
+      ['/api/v1/audit/events?unknown=1', 'query'],
       ['/api/v1/audit/events/0', 'params.seq'],
-      ['/api/v1/audit/export?format=xlsx', 'querystring.format'],
-      ['/api/v1/audit/checkpoints?limit=1000', 'querystring.limit'],
+      ['/api/v1/audit/export?format=xlsx', 'query.format'],
+      ['/api/v1/audit/checkpoints?limit=1000', 'query.limit'],
     ])('rejects %s naming %s', async (url, field) => {
       const response = await get(url)
       expect(response.statusCode).toBe(400)
@@ -102,7 +102,7 @@ for (const dialect of testDialects()) {
     it('rejects a time range that ends before it starts, and answers 404 for a missing record', async () => {
       const range = await get('/api/v1/audit/events?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z')
       expect(range.statusCode).toBe(400)
-      expect(range.json().detail).toContain('querystring.to')
+      expect(range.json().detail).toContain('query.to')
       const missing = await get('/api/v1/audit/events/999999')
       expect(missing.statusCode).toBe(404)
       expect(missing.json()).toMatchObject({ code: 'AUDIT_RECORD_NOT_FOUND' })

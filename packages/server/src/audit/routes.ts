@@ -109,8 +109,8 @@ const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema }
 
 function filterOf(q: z.infer<typeof Filters>): AuditQuery {
   if (q.from && q.to && new Date(q.from) >= new Date(q.to)) {
-    throw new DomainError('INVALID_INPUT', 'querystring.to: must be after querystring.from', {
-      field: 'querystring.to',
+    throw new DomainError('INVALID_INPUT', 'query.to: must be after query.from', {
+      field: 'query.to',
     })
   }
   return {
@@ -238,8 +238,8 @@ export function auditRoutes(services: { uow: UnitOfWork }): FastifyPluginAsyncZo
         if (total > AUDIT_EXPORT_MAX_ROWS) {
           throw new DomainError(
             'AUDIT_EXPORT_TOO_LARGE',
-            `more than ${AUDIT_EXPORT_MAX_ROWS} records match; narrow querystring.from / querystring.to`,
-            { field: 'querystring.from', limit: AUDIT_EXPORT_MAX_ROWS },
+            `more than ${AUDIT_EXPORT_MAX_ROWS} records match; narrow query.from / query.to`,
+            { field: 'query.from', limit: AUDIT_EXPORT_MAX_ROWS },
           )
         }
         const exportedAt = new Date()
