@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { ActorContext, Principal } from '../access/principal.js'
 import { ADMINISTRATOR_ROLES, ROLES, type Role } from '../access/roles.js'
+import { INITIAL_ADMINISTRATOR } from '../bootstrap/ensure-initial-administrator.js'
 import type { Clock } from '../clock.js'
 import { DomainError } from '../errors.js'
-import type { UnitOfWork } from '../unit-of-work.js'
+import type { Repositories, UnitOfWork } from '../unit-of-work.js'
 import { type Account, type AccountStatus, newAccount } from './account.js'
 import { generateCredential, hashPassword } from './password.js'
 import {
@@ -232,7 +233,34 @@ export function createAccountAdministration({ uow, clock }: { uow: UnitOfWork; c
           endedSessions,
         },
       })
+      await retireBootstrapAccount(tx, actor)
       return viewOfAccount(updated)
+    })
+  }
+
+  /**
+   * The bootstrap account holds all three administrator roles only until three other active accounts hold one each;
+   * then it is disabled, in the same transaction as the assignment that completed the set.
+   */
+  async function retireBootstrapAccount(tx: Repositories, actor: ActorContext) {
+    const all = await tx.accounts.list()
+    const bootstrap = all.find(
+      (a) =>
+        a.username === INITIAL_ADMINISTRATOR &&
+        a.status === 'active' &&
+        ADMINISTRATOR_ROLES.every((role) => a.roles.includes(role)),
+    )
+    if (!bootstrap) return
+    const others = all.filter((a) => a.id !== bootstrap.id && a.status === 'active')
+    if (!ADMINISTRATOR_ROLES.every((role) => others.some((a) => a.roles.includes(role)))) return
+    await tx.accounts.update({ ...bootstrap, status: 'disabled', version: bootstrap.version + 1 })
+    const endedSessions = await tx.sessions.deleteForAccount(bootstrap.id)
+    await tx.audit.append({
+      ...actor,
+      type: 'account.bootstrap-retired',
+      subject: bootstrap.id,
+      outcome: 'success',
+      data: { username: bootstrap.username, endedSessions },
     })
   }
 

@@ -309,3 +309,47 @@ for (const dialect of testDialects()) {
     })
   })
 }
+
+describe('the bootstrap account', () => {
+  it('is disabled once three other accounts hold the three administrator roles', async () => {
+    const t = await createTestApp()
+    try {
+      const bootstrap = newAccount({
+        id: randomUUID(),
+        username: 'admin',
+        displayName: '初始管理员',
+        roles: ['sysadmin', 'secadmin', 'auditor'],
+        passwordHash: await hashPassword('Bootstrap-Passw0rd'),
+        mustChangePassword: false,
+        createdAt: t.clock.now(),
+      })
+      await t.services.uow.run((tx) => tx.accounts.insert(bootstrap))
+      const secadmin = await signInAs(t, ['secadmin'])
+      const create = async (username: string) => {
+        const created = await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/accounts',
+          headers: (await signInAs(t, ['sysadmin'])).headers,
+          payload: { username, displayName: username },
+        })
+        return created.json().account.id as string
+      }
+      const auditorId = await create('auditor.one')
+      const assign = (id: string, roles: string[]) =>
+        t.app.inject({
+          method: 'PUT',
+          url: `/api/v1/accounts/${id}/roles`,
+          headers: secadmin.headers,
+          payload: { version: 1, roles, departmentIds: [] },
+        })
+      // sysadmin and secadmin are held (by the signed-in helpers' accounts); the auditor role completes the set.
+      expect((await t.services.accounts.get(bootstrap.id)).status).toBe('active')
+      expect((await assign(auditorId, ['auditor'])).statusCode).toBe(200)
+      expect((await t.services.accounts.get(bootstrap.id)).status).toBe('disabled')
+      const trail = await auditTrail(t)
+      expect(trail.at(-1)).toMatchObject({ type: 'account.bootstrap-retired', subject: bootstrap.id })
+    } finally {
+      await t.close()
+    }
+  })
+})
