@@ -2,16 +2,31 @@ import { GmError } from './errors.js'
 
 // Byte and big-integer conversions shared by every algorithm. Browser-safe: no Buffer.
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
 export function bytesToHex(bytes: Uint8Array): string {
   let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
+  for (let i = 0; i < bytes.length; i++) out += HEX_BYTE[bytes[i] as number]
   return out
 }
 
+/** The value of one hex digit's character code, or -1. */
+function nibble(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48 // 0-9
+  if (code >= 97 && code <= 102) return code - 87 // a-f
+  if (code >= 65 && code <= 70) return code - 55 // A-F
+  return -1
+}
+
 export function hexToBytes(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new GmError('INVALID_ARGUMENT', 'not a hex string')
+  if (hex.length % 2 !== 0) throw new GmError('INVALID_ARGUMENT', 'not a hex string')
   const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  for (let i = 0; i < out.length; i++) {
+    const high = nibble(hex.charCodeAt(2 * i))
+    const low = nibble(hex.charCodeAt(2 * i + 1))
+    if (high < 0 || low < 0) throw new GmError('INVALID_ARGUMENT', 'not a hex string')
+    out[i] = (high << 4) | low
+  }
   return out
 }
 
