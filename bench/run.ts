@@ -26,6 +26,14 @@ async function platformRows(): Promise<Row[]> {
   for (const path of ['/healthz', '/readyz']) {
     rows.push(await httpBench(path, { connections: 50, seconds: quick ? 1 : 3, runs: quick ? 2 : 3 }))
   }
+  rows.push(
+    await httpBench('/api/v1/auth/session', {
+      connections: 50,
+      seconds: quick ? 1 : 3,
+      runs: quick ? 2 : 3,
+      signedIn: true,
+    }),
+  )
   return rows
 }
 
