@@ -461,6 +461,36 @@ static napi_value sm3_digest(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* sm3Into(data: Uint8Array, out: Uint8Array[32]) -> undefined: the same digest written into the caller's buffer.
+ * Allocating the result costs more than hashing a short input, so src/sm3.ts passes a slice of Node's Buffer pool. */
+static napi_value sm3_digest_into(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  sm2_state *st = get_args(env, info, 2, argv);
+  if (st == NULL) return NULL;
+  napi_typedarray_type type = napi_int8_array, out_type = napi_int8_array;
+  size_t length = 0, out_length = 0;
+  void *data = NULL, *out = NULL;
+  bool is_typed = false, out_typed = false;
+  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array || napi_is_typedarray(env, argv[1], &out_typed) != napi_ok || !out_typed ||
+      napi_get_typedarray_info(env, argv[1], &out_type, &out_length, &out, NULL, NULL) != napi_ok ||
+      out_type != napi_uint8_array || out_length != 32) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "data must be a Uint8Array and out a Uint8Array of 32 bytes");
+    return NULL;
+  }
+  static const uint8_t empty[1] = {0};
+  unsigned int out_len = 0;
+  int ok = EVP_DigestInit_ex(st->sm3_ctx, st->sm3, NULL) &&
+           EVP_DigestUpdate(st->sm3_ctx, length > 0 ? data : empty, length) &&
+           EVP_DigestFinal_ex(st->sm3_ctx, out, &out_len) && out_len == 32;
+  if (!ok) {
+    ERR_clear_error();
+    return fail(env, "INTERNAL", "EVP_Digest(SM3) failed");
+  }
+  return NULL;
+}
+
 /* The constant-time argument in README.md holds for OpenSSL 3.x running SM2 on the generic Montgomery method
  * (EC_POINT_mul -> ossl_ec_wNAF_mul -> ossl_ec_scalar_mul_ladder). A build that installs a specialised SM2
  * method (ECP_SM2P256_ASM: OpenSSL 3.2+ on aarch64 and riscv64) has its own mul whose timing we have not
@@ -522,8 +552,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (st->sm3_ctx != NULL) {
-    napi_property_descriptor sm3_prop = {"sm3", NULL, sm3_digest, NULL, NULL, NULL, napi_enumerable, st};
-    if (napi_define_properties(env, exports, 1, &sm3_prop) != napi_ok) return NULL;
+    napi_property_descriptor sm3_props[] = {
+        {"sm3", NULL, sm3_digest, NULL, NULL, NULL, napi_enumerable, st},
+        {"sm3Into", NULL, sm3_digest_into, NULL, NULL, NULL, napi_enumerable, st},
+    };
+    if (napi_define_properties(env, exports, 2, sm3_props) != napi_ok) return NULL;
   }
   return exports;
 }

@@ -233,6 +233,29 @@ describe('the sm3 export of the addon', () => {
       expect(() => native.sm3(wrong as unknown as Bytes)).toThrow(TypeError)
     }
   })
+
+  it('sm3Into writes exactly 32 bytes into the caller’s buffer and refuses a wrong one', () => {
+    const native = addon() as unknown as { sm3Into(data: Bytes, out: Bytes): void }
+    const data = randomBytes(1000)
+    const canvas = new Uint8Array(40).fill(0xee)
+    native.sm3Into(data, canvas.subarray(4, 36))
+    expect(bytesToHex(canvas.subarray(4, 36))).toBe(createHash('sm3').update(data).digest('hex'))
+    expect([...canvas.subarray(0, 4), ...canvas.subarray(36)]).toEqual(new Array(8).fill(0xee))
+    for (const out of [new Uint8Array(31), new Uint8Array(33), new Uint16Array(16), undefined]) {
+      expect(() => native.sm3Into(data, out as unknown as Bytes)).toThrow(TypeError)
+    }
+  })
+
+  it('sm3() results are independent 32-byte values even though they share a pool', () => {
+    const a = sm3('a')
+    const b = sm3('b')
+    expect(a.byteLength).toBe(32)
+    const copy = a.slice()
+    b.fill(0)
+    expect(bytesToHex(a)).toBe(bytesToHex(copy))
+    expect(bytesToHex(a)).toBe(createHash('sm3').update('a').digest('hex'))
+    expect(copy.buffer.byteLength).toBe(32)
+  })
 })
 
 function modInverse(a: bigint): bigint {
