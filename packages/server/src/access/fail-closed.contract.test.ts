@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { testDialects } from '@yiqian/storage/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type SignedIn, signInAs, type TestApp } from '../testing.js'
 
@@ -8,7 +9,7 @@ describe('audit fails closed', () => {
   let sysadmin: SignedIn
 
   beforeAll(async () => {
-    t = await createTestApp()
+    t = await createTestApp({ dialect: testDialects()[0] ?? 'sqlite' })
     sysadmin = await signInAs(t, ['sysadmin'])
   })
   afterAll(async () => t?.close())

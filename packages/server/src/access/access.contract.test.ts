@@ -312,7 +312,7 @@ for (const dialect of testDialects()) {
 
 describe('the bootstrap account', () => {
   it('is disabled once three other accounts hold the three administrator roles', async () => {
-    const t = await createTestApp()
+    const t = await createTestApp({ dialect: testDialects()[0] ?? 'sqlite' })
     try {
       const bootstrap = newAccount({
         id: randomUUID(),
