@@ -6,6 +6,7 @@ import type {
 } from './audit/audit-checkpoint.js'
 import type { AuditLog } from './audit/audit-record.js'
 import type { ClientSystemRepository, RequestNonceRepository } from './client-systems/client-system.js'
+import type { KeyRepository } from './keys/soft-key-store.js'
 import type { DepartmentRepository, InstitutionRepository, StaffRepository } from './organisation/organisation.js'
 
 /** Everything a use case may touch inside one transaction. */
@@ -22,6 +23,7 @@ export interface Repositories {
   readonly institutions: InstitutionRepository
   readonly departments: DepartmentRepository
   readonly staff: StaffRepository
+  readonly keys: KeyRepository
 }
 
 /** One transaction: all writes in `fn`, audit included, commit together or not at all. */

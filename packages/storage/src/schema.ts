@@ -157,6 +157,7 @@ export interface Database {
   settings: SettingsTable
   client_systems: ClientSystemsTable
   request_nonces: RequestNoncesTable
+  keys: KeysTable
 }
 
 /** A clinical system's registration; the secrets are SecretBox-sealed, lists are JSON arrays. */
@@ -185,6 +186,21 @@ export interface RequestNoncesTable {
   app_id: string
   nonce: string
   expires_at: string
+}
+
+/** `soft:` signing keys: PKCS#8 sealed under the KEK `kek_id` (base64), SPKI DER (base64); never deleted. */
+export interface KeysTable {
+  id: string
+  algorithm: string
+  label: string
+  purpose: string
+  origin: string
+  public_key: string
+  sealed_private_key: string
+  kek_id: string
+  created_at: string
+  sealed_at: string
+  retired_at: string | null
 }
 
 export type { Generated }

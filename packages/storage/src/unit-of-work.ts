@@ -8,6 +8,7 @@ import {
 } from './repositories/audit-checkpoints.js'
 import { auditLog } from './repositories/audit-log.js'
 import { clientSystemRepository, requestNonceRepository } from './repositories/client-systems.js'
+import { keyRepository } from './repositories/keys.js'
 import { departmentRepository, institutionRepository, staffRepository } from './repositories/organisation.js'
 import { sessionRepository } from './repositories/sessions.js'
 import { settingsRepository } from './repositories/settings.js'
@@ -27,6 +28,7 @@ export function repositoriesOf(db: Kysely<Database>, clock: Clock): Repositories
     institutions: institutionRepository(db),
     departments: departmentRepository(db),
     staff: staffRepository(db),
+    keys: keyRepository(db),
   }
 }
 

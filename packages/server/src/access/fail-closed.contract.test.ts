@@ -1,5 +1,5 @@
-import { sql } from 'kysely'
 import { testDialects } from '@yiqian/storage/testing'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type SignedIn, signInAs, type TestApp } from '../testing.js'
 

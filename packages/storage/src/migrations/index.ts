@@ -4,6 +4,7 @@ import * as m0002 from './0002-access.js'
 import * as m0003 from './0003-organisation.js'
 import * as m0004 from './0004-client-systems.js'
 import * as m0005 from './0005-audit.js'
+import * as m0006 from './0006-keys.js'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -12,6 +13,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003-organisation': m0003,
   '0004-client-systems': m0004,
   '0005-audit': m0005,
+  '0006-keys': m0006,
 }
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) }
