@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie'
 import {
   type AccessService,
+  type Account,
   actorContext,
   DomainError,
   hasPermission,
@@ -49,6 +50,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The console session behind the request, when it came with a session cookie. */
     session: Session | undefined
+    /** The account of that session, as read by the access check. */
+    account: Account | undefined
   }
 }
 
@@ -93,6 +96,7 @@ export async function installAccessControl(app: FastifyInstance, options: Access
   await app.register(cookie)
   app.decorateRequest('principal', undefined)
   app.decorateRequest('session', undefined)
+  app.decorateRequest('account', undefined)
   app.decorateRequest('actor', undefined as never)
 
   const undeclared: string[] = []
@@ -128,6 +132,7 @@ export async function installAccessControl(app: FastifyInstance, options: Access
 
     let principal: Principal | undefined
     let session: Session | undefined
+    let account: Account | undefined
     let refusal: DomainError | undefined
     /** A refusal that is not a domain error (a client system over its rate): audited, then thrown as it is. */
     let rejection: (Error & { statusCode?: number }) | undefined
@@ -151,6 +156,7 @@ export async function installAccessControl(app: FastifyInstance, options: Access
         if (authenticated) {
           principal = authenticated.principal
           session = authenticated.session
+          account = authenticated.account
         }
       }
       const actor = actorContext(principal, request.ip, request.id)
@@ -198,6 +204,7 @@ export async function installAccessControl(app: FastifyInstance, options: Access
     if (refusal) throw refusal
     request.principal = principal
     request.session = session
+    request.account = account
     request.actor = outcome.actor
   })
 

@@ -1,6 +1,5 @@
 import {
   type AccessService,
-  type AccountAdministration,
   type AccountView,
   DomainError,
   PASSWORD_MAX_LENGTH,
@@ -65,13 +64,7 @@ const Password = z.string().min(1).max(PASSWORD_MAX_LENGTH)
 const TotpCode = z.string().regex(/^\d{6}$/, '6 位数字 / 6 digits')
 
 /** Sign-in, sign-out, the session, password change and TOTP enrolment: `/api/v1/auth`. */
-export function authRoutes({
-  access,
-  accounts,
-}: {
-  access: AccessService
-  accounts: AccountAdministration
-}): FastifyPluginAsyncZod {
+export function authRoutes({ access }: { access: AccessService }): FastifyPluginAsyncZod {
   return async function auth(app) {
     const tags = ['auth']
     app.post(
@@ -123,7 +116,8 @@ export function authRoutes({
       },
       async (request) => {
         const session = requireSession(request.session)
-        return sessionBody(await accounts.get(session.accountId), session.stage, session.csrfToken, session.expiresAt)
+        const account = requireSession(request.account)
+        return sessionBody(viewOfAccount(account), session.stage, session.csrfToken, session.expiresAt)
       },
     )
 
