@@ -51,6 +51,13 @@ export type ErrorCode =
   | 'KEY_STORE_UNAVAILABLE'
   | 'KEY_URI_INVALID'
   | 'KEY_FIELD_INVALID'
+  | 'CERTIFICATE_APPLICATION_NOT_FOUND'
+  | 'CERTIFICATE_APPLICATION_OPEN'
+  | 'STAFF_NOT_ACTIVE'
+  | 'ACTIVATION_CODE_INVALID'
+  | 'CA_UNAVAILABLE'
+  | 'CA_NOT_FOUND'
+  | 'CERTIFICATE_NOT_FOUND'
 
 export class DomainError extends Error {
   override readonly name = 'DomainError'

@@ -5,9 +5,11 @@ import type {
   AuditSigningKeyRepository,
 } from './audit/audit-checkpoint.js'
 import type { AuditLog } from './audit/audit-record.js'
+import type { CertificateAuthorityRepository, IssuedCertificateRepository } from './ca/certificate-authority.js'
 import type { ClientSystemRepository, RequestNonceRepository } from './client-systems/client-system.js'
 import type { KeyRepository } from './keys/soft-key-store.js'
 import type { DepartmentRepository, InstitutionRepository, StaffRepository } from './organisation/organisation.js'
+import type { RaApplicationRepository } from './ra/application.js'
 
 /** Everything a use case may touch inside one transaction. */
 export interface Repositories {
@@ -24,6 +26,9 @@ export interface Repositories {
   readonly departments: DepartmentRepository
   readonly staff: StaffRepository
   readonly keys: KeyRepository
+  readonly certificateAuthorities: CertificateAuthorityRepository
+  readonly certificates: IssuedCertificateRepository
+  readonly raApplications: RaApplicationRepository
 }
 
 /** One transaction: all writes in `fn`, audit included, commit together or not at all. */

@@ -5,7 +5,16 @@ import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import underPressure from '@fastify/under-pressure'
-import type { AccessService, AccountAdministration, Clock, SecretBox, UnitOfWork } from '@yiqian/core'
+import type {
+  AccessService,
+  AccountAdministration,
+  CaService,
+  Clock,
+  KeyStore,
+  SecretBox,
+  UnitOfWork,
+} from '@yiqian/core'
+import type { CertificateIssuer } from '@yiqian/core'
 import type { Database } from '@yiqian/storage'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import {
@@ -23,6 +32,8 @@ import { auditRoutes } from './audit/index.js'
 import { clientSystemRoutes, installBodyDigest } from './client-systems/index.js'
 import { installErrorHandling, sendProblem } from './error-handler.js'
 import { organisationRoutes } from './organisation/index.js'
+import { pkiRoutes } from './pki/index.js'
+import { raRoutes } from './ra/index.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
 import { installMetrics } from './routes/metrics.js'
 import { installWebApps, type WebApp } from './routes/web.js'
@@ -38,6 +49,12 @@ export interface AppServices {
   readonly db: Kysely<Database>
   /** Client-system request authentication, tried before the session cookie. */
   readonly authenticators: readonly RequestAuthenticator[]
+  /** Signing-key custody; absent when no KEK was configured (then the CA cannot sign). */
+  readonly keyStore?: KeyStore | undefined
+  /** The certificate authority (issue 6); absent without a key store. */
+  readonly ca?: CaService | undefined
+  /** The RA's port to the CA service; absent means issuing answers 503 CA_UNAVAILABLE. */
+  readonly certificateIssuer?: CertificateIssuer | undefined
 }
 
 export interface AppOptions {
@@ -145,6 +162,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         },
         { name: 'client-systems', description: '业务系统接入 / Client systems' },
         { name: 'audit', description: '审计 / Audit trail' },
+        { name: 'ra', description: '证书申请与审批（RA）/ Certificate applications (RA)' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -173,6 +191,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(auditRoutes(services))
   await app.register(clientSystemRoutes(services))
   await app.register(organisationRoutes(services))
+  await app.register(raRoutes(services))
+  await app.register(pkiRoutes(services))
   await installWebApps(app, options.webApps)
 
   return app

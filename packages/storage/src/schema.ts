@@ -158,6 +158,9 @@ export interface Database {
   client_systems: ClientSystemsTable
   request_nonces: RequestNoncesTable
   keys: KeysTable
+  certificate_authorities: CertificateAuthoritiesTable
+  certificates: CertificatesTable
+  certificate_applications: CertificateApplicationsTable
 }
 
 /** A clinical system's registration; the secrets are SecretBox-sealed, lists are JSON arrays. */
@@ -203,4 +206,75 @@ export interface KeysTable {
   retired_at: string | null
 }
 
+/** RA certificate applications; subject is JSON text, the activation code only its keyed hash. */
+export interface CertificateApplicationsTable {
+  id: string
+  kind: string
+  staff_id: string
+  institution_id: string
+  department_id: string | null
+  profile_id: string
+  replaces: string | null
+  subject: string
+  status: string
+  holder_actor: string | null
+  requested_by: string
+  requested_at: string
+  decided_by: string | null
+  decided_at: string | null
+  reason: string | null
+  activation_code_hash: string | null
+  activation_expires_at: string | null
+  activation_attempts: number
+  activation_redeemed_at: string | null
+  certificate_id: string | null
+  certificate_serial: string | null
+  version: number
+  created_at: string
+  updated_at: string
+}
+
 export type { Generated }
+
+/** Certificate authorities (0007-ca): DER as base64 text, `chain` a JSON array of base64 DER, nearest issuer first. */
+export interface CertificateAuthoritiesTable {
+  id: string
+  name: string
+  key_uri: string
+  algorithm: string
+  certificate: string
+  chain: string
+  parent_id: string | null
+  status: string
+  crl: string | null
+  crl_number: number
+  crl_next_update: string | null
+  ocsp_key_uri: string | null
+  ocsp_certificate: string | null
+  created_at: string
+}
+
+/** Issued certificates (0007-ca): serial lower-case hex, unique per issuer; `version` for optimistic locking. */
+export interface CertificatesTable {
+  id: string
+  serial: string
+  issuer_id: string
+  subject: string
+  staff_id: string | null
+  holder_id: string
+  holder_actor: string | null
+  profile_id: string
+  ca: number
+  status: string
+  status_changed_at: string
+  revocation_reason: string | null
+  revoked_at: string | null
+  revoked_by: string | null
+  invalidity_date: string | null
+  superseded_by: string | null
+  not_before: string
+  not_after: string
+  der: string
+  version: number
+  created_at: string
+}

@@ -7,9 +7,12 @@ import {
   auditSigningKeyRepository,
 } from './repositories/audit-checkpoints.js'
 import { auditLog } from './repositories/audit-log.js'
+import { certificateAuthorityRepository } from './repositories/ca.js'
+import { certificateRepository } from './repositories/certificates.js'
 import { clientSystemRepository, requestNonceRepository } from './repositories/client-systems.js'
 import { keyRepository } from './repositories/keys.js'
 import { departmentRepository, institutionRepository, staffRepository } from './repositories/organisation.js'
+import { raApplicationRepository } from './repositories/ra-applications.js'
 import { sessionRepository } from './repositories/sessions.js'
 import { settingsRepository } from './repositories/settings.js'
 import type { Database } from './schema.js'
@@ -29,6 +32,9 @@ export function repositoriesOf(db: Kysely<Database>, clock: Clock): Repositories
     departments: departmentRepository(db),
     staff: staffRepository(db),
     keys: keyRepository(db),
+    certificateAuthorities: certificateAuthorityRepository(db),
+    certificates: certificateRepository(db),
+    raApplications: raApplicationRepository(db),
   }
 }
 

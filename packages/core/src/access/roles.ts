@@ -41,6 +41,10 @@ export const PERMISSIONS = {
   'client-systems.write': ['sysadmin'],
   'audit.read': ['auditor'],
   'audit.export': ['auditor'],
+  /** Certificate applications (RA): department managers read those of their departments. */
+  'ra.read': ['ra-officer', 'dept-manager'],
+  'ra.apply': ['ra-officer'],
+  'ra.approve': ['ra-officer'],
 } as const satisfies Record<string, readonly Role[]>
 
 export type Permission = keyof typeof PERMISSIONS

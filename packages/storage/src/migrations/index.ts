@@ -5,6 +5,8 @@ import * as m0003 from './0003-organisation.js'
 import * as m0004 from './0004-client-systems.js'
 import * as m0005 from './0005-audit.js'
 import * as m0006 from './0006-keys.js'
+import * as m0007 from './0007-ca.js'
+import * as m0008 from './0008-ra.js'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -14,6 +16,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004-client-systems': m0004,
   '0005-audit': m0005,
   '0006-keys': m0006,
+  '0007-ca': m0007,
+  '0008-ra': m0008,
 }
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) }

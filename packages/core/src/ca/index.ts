@@ -1,0 +1,25 @@
+export type {
+  CaService,
+  CaServiceDeps,
+  CreateHierarchyInput,
+  IssueCertificateInput,
+  SerialReference,
+  SubjectInput,
+} from './ca-service.js'
+export {
+  createCaService,
+  describePublicKey,
+  normaliseSerial,
+  OCSP_INTERNAL_ERROR,
+  OCSP_MALFORMED_REQUEST,
+  OCSP_UNAUTHORIZED,
+} from './ca-service.js'
+export type {
+  CaAlgorithm,
+  CaStatus,
+  CertificateAuthority,
+  CertificateAuthorityRepository,
+  IssuedCertificate,
+  IssuedCertificateRepository,
+} from './certificate-authority.js'
+export { CA_ALGORITHMS, CA_LIMITS, CA_STATUSES } from './certificate-authority.js'

@@ -1,0 +1,529 @@
+import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto'
+import type { ActorContext, Principal } from '../access/principal.js'
+import type { AuditEvent } from '../audit/audit-record.js'
+import {
+  APPLICATION_TRANSITIONS,
+  type LifecyclePolicy,
+  openApplication,
+  type TransitionContext,
+  transitionApplication,
+} from '../certificates/lifecycle.js'
+import type { Clock } from '../clock.js'
+import { DomainError, isDomainError } from '../errors.js'
+import { type StaffMember, subtreeIds } from '../organisation/organisation.js'
+import { inScope, type OrgScope, orgScopeOf } from '../organisation/scope.js'
+import type { SecretBox } from '../protection/secret-box.js'
+import type { Repositories, UnitOfWork } from '../unit-of-work.js'
+import {
+  type ApplicationKind,
+  type CertificateIssuer,
+  PURPOSE_OF_KIND,
+  RA_LIMITS,
+  type RaApplication,
+  type RaApplicationQuery,
+} from './application.js'
+
+/** The settings key of the RA policy; absent means the safe default (four-eyes on). */
+export const RA_POLICY_KEY = 'ra.policy'
+export const DEFAULT_RA_POLICY: LifecyclePolicy = { fourEyes: true }
+
+export interface RaDeps {
+  readonly uow: UnitOfWork
+  readonly clock: Clock
+  readonly secretBox: SecretBox
+  /** The CA service; absent until it is connected (issue then fails with CA_UNAVAILABLE). */
+  readonly issuer?: CertificateIssuer | undefined
+  readonly newId?: () => string
+  /** Eight random digits; replaceable in tests. */
+  readonly newActivationCode?: () => string
+}
+
+export interface ApplyInput {
+  readonly staffId: string
+  readonly profileId: string
+  readonly kind?: ApplicationKind | undefined
+  /** The certificate a renewal or recovery replaces. */
+  readonly replaces?: string | undefined
+  readonly subject?: Readonly<Record<string, string>> | undefined
+}
+
+export interface BulkApplyInput {
+  readonly profileId: string
+  readonly staffIds?: readonly string[] | undefined
+  /** Every active staff member of this department (and its sub-departments when `includeSubDepartments`). */
+  readonly departmentId?: string | undefined
+  readonly includeSubDepartments?: boolean | undefined
+}
+
+export interface BulkItemResult {
+  readonly staffId: string
+  readonly outcome: 'created' | 'skipped'
+  readonly applicationId?: string | undefined
+  readonly code?: string | undefined
+  readonly message?: string | undefined
+}
+
+export interface BulkApplyResult {
+  readonly created: number
+  readonly skipped: number
+  readonly results: readonly BulkItemResult[]
+}
+
+export interface Approval {
+  readonly application: RaApplication
+  /** Shown once to the officer (for the holder's phone); only its keyed hash is stored. */
+  readonly activationCode: string
+}
+
+function notFound(id: string): DomainError {
+  return new DomainError(
+    'CERTIFICATE_APPLICATION_NOT_FOUND',
+    `证书申请 ${id} 不存在 / no certificate application ${id}`,
+    { id },
+  )
+}
+
+export async function raPolicyOf(tx: Repositories): Promise<LifecyclePolicy> {
+  const stored = await tx.settings.get(RA_POLICY_KEY)
+  const value = stored?.value as { fourEyes?: unknown } | undefined
+  // Anything but an explicit false keeps four-eyes on.
+  return { fourEyes: value?.fourEyes !== false }
+}
+
+function checkSubject(subject: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  if (subject === undefined) return {}
+  const entries = Object.entries(subject)
+  if (entries.length > RA_LIMITS.subjectAttributes) {
+    throw new DomainError('INVALID_INPUT', `subject: 最多 ${RA_LIMITS.subjectAttributes} 项 / too many attributes`, {
+      field: 'subject',
+    })
+  }
+  for (const [key, value] of entries) {
+    if (!/^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(key)) {
+      throw new DomainError('INVALID_INPUT', `subject.${key}: 属性名不合法 / not an attribute name`, {
+        field: `subject.${key}`,
+      })
+    }
+    if (
+      typeof value !== 'string' ||
+      value.trim() === '' ||
+      [...value].length > RA_LIMITS.subjectValue ||
+      /\p{Cc}/u.test(value)
+    ) {
+      throw new DomainError(
+        'INVALID_INPUT',
+        `subject.${key}: 1–${RA_LIMITS.subjectValue} 个字符且不含控制字符 / 1–${RA_LIMITS.subjectValue} characters, no control characters`,
+        { field: `subject.${key}` },
+      )
+    }
+  }
+  return Object.fromEntries(entries.map(([k, v]) => [k, v.trim()]))
+}
+
+function checkProfileId(profileId: string): string {
+  if (typeof profileId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(profileId)) {
+    throw new DomainError('INVALID_INPUT', 'profileId: 1–64 个字母、数字或 ._- / 1–64 letters, digits or ._-', {
+      field: 'profileId',
+    })
+  }
+  return profileId
+}
+
+/** Why `member` cannot be applied for, or undefined. */
+function staffProblem(member: StaffMember | undefined, staffId: string, scope: OrgScope): DomainError | undefined {
+  // Out of scope reads as not found: a caller learns nothing about staff they may not see.
+  if (!member || !inScope(scope, member.departmentIds)) {
+    return new DomainError('STAFF_NOT_FOUND', `人员 ${staffId} 不存在 / no staff member ${staffId}`, {
+      field: 'staffId',
+      id: staffId,
+    })
+  }
+  if (member.status !== 'active') {
+    return new DomainError(
+      'STAFF_NOT_ACTIVE',
+      `人员 ${staffId} 状态为 ${member.status}，不能申请证书 / staff member ${staffId} is ${member.status}`,
+      { field: 'staffId', id: staffId, status: member.status },
+    )
+  }
+  return undefined
+}
+
+function openProblem(staffId: string): DomainError {
+  return new DomainError(
+    'CERTIFICATE_APPLICATION_OPEN',
+    `人员 ${staffId} 已有待审批或待签发的申请 / staff member ${staffId} already has a pending or approved application`,
+    { field: 'staffId', id: staffId },
+  )
+}
+
+export function createRaUseCases(deps: RaDeps) {
+  const { uow, clock, secretBox } = deps
+  const newId = deps.newId ?? randomUUID
+  const newActivationCode =
+    deps.newActivationCode ?? (() => String(randomInt(0, 10 ** RA_LIMITS.activationCodeDigits)).padStart(8, '0'))
+  const activationHash = (id: string, code: string) => secretBox.blindIndex(`ra.activation:${id}`, code)
+
+  async function scopeOf(tx: Repositories, principal: Principal): Promise<OrgScope> {
+    if (principal.roles.includes('ra-officer')) return { all: true }
+    return orgScopeOf(principal, await tx.departments.list())
+  }
+
+  async function visibleOrThrow(tx: Repositories, principal: Principal, id: string): Promise<RaApplication> {
+    const application = await tx.raApplications.find(id)
+    if (!application) throw notFound(id)
+    const scope = await scopeOf(tx, principal)
+    if (!inScope(scope, application.departmentId === undefined ? [] : [application.departmentId])) throw notFound(id)
+    return application
+  }
+
+  function newApplication(
+    member: StaffMember,
+    input: { profileId: string; kind: ApplicationKind; replaces?: string | undefined; subject: Record<string, string> },
+    ctx: TransitionContext,
+  ): { application: RaApplication; audit: AuditEvent } {
+    const opened = openApplication(
+      {
+        id: newId(),
+        holderId: member.id,
+        profile: input.profileId,
+        purpose: PURPOSE_OF_KIND[input.kind],
+        replaces: input.replaces,
+      },
+      ctx,
+    )
+    const application: RaApplication = {
+      ...opened.state,
+      applicationKind: input.kind,
+      institutionId: member.institutionId,
+      departmentId: member.departmentIds[0],
+      subject: input.subject,
+      activation: undefined,
+      serialHex: undefined,
+      updatedAt: ctx.now,
+    }
+    return {
+      application,
+      audit: {
+        ...opened.audit,
+        data: { ...opened.audit.data, kind: input.kind, departmentId: application.departmentId },
+      },
+    }
+  }
+
+  /** Applies a lifecycle transition and saves it with its audit event, in the caller's unit of work. */
+  async function save(tx: Repositories, next: RaApplication, audit: AuditEvent): Promise<RaApplication> {
+    await tx.raApplications.update(next)
+    await tx.audit.append(audit)
+    return next
+  }
+
+  function checkVersion(application: RaApplication, version: number | undefined): void {
+    if (version !== undefined && version !== application.version) {
+      throw new DomainError(
+        'VERSION_CONFLICT',
+        `证书申请 ${application.id} 已被修改 / application ${application.id} is at version ${application.version}, not ${version}`,
+        { id: application.id, version: application.version },
+      )
+    }
+  }
+
+  return {
+    /** One application by an RA officer for one staff member. */
+    async apply(principal: Principal, actor: ActorContext, input: ApplyInput): Promise<RaApplication> {
+      const profileId = checkProfileId(input.profileId)
+      const subject = checkSubject(input.subject)
+      const kind = input.kind ?? 'apply'
+      if (kind !== 'apply' && !input.replaces) {
+        throw new DomainError('INVALID_INPUT', 'replaces: 更新或找回须指明原证书 / required for renew and recover', {
+          field: 'replaces',
+        })
+      }
+      return uow.run(async (tx) => {
+        const now = clock.now()
+        const ctx: TransitionContext = { actor, now, policy: await raPolicyOf(tx) }
+        const member = await tx.staff.find(input.staffId)
+        const problem = staffProblem(member, input.staffId, await scopeOf(tx, principal))
+        if (problem || !member) throw problem
+        if ((await tx.raApplications.staffWithOpenApplications([member.id])).size > 0) throw openProblem(member.id)
+        const { application, audit } = newApplication(
+          member,
+          { profileId, kind, replaces: input.replaces, subject },
+          ctx,
+        )
+        await tx.raApplications.insertMany([application])
+        await tx.audit.append(audit)
+        return application
+      })
+    },
+
+    /**
+     * Applications for many staff members in one unit of work, with a result per staff member. Semantics: every
+     * eligible staff member gets an application; the others (unknown, out of scope, not active, already with an
+     * open application, listed twice) are skipped with their reason — nothing is written for them, and the
+     * eligible ones are written together or not at all.
+     */
+    async applyBulk(principal: Principal, actor: ActorContext, input: BulkApplyInput): Promise<BulkApplyResult> {
+      const profileId = checkProfileId(input.profileId)
+      if ((input.staffIds === undefined) === (input.departmentId === undefined)) {
+        throw new DomainError(
+          'INVALID_INPUT',
+          'staffIds: 须给出 staffIds 或 departmentId 之一 / give staffIds or departmentId',
+          {
+            field: 'staffIds',
+          },
+        )
+      }
+      if (input.staffIds && input.staffIds.length > RA_LIMITS.bulkItems) {
+        throw new DomainError(
+          'INVALID_INPUT',
+          `staffIds: 最多 ${RA_LIMITS.bulkItems} 人 / at most ${RA_LIMITS.bulkItems}`,
+          {
+            field: 'staffIds',
+          },
+        )
+      }
+      return uow.run(async (tx) => {
+        const now = clock.now()
+        const ctx: TransitionContext = { actor, now, policy: await raPolicyOf(tx) }
+        const scope = await scopeOf(tx, principal)
+        let candidates: { staffId: string; member: StaffMember | undefined }[]
+        if (input.departmentId !== undefined) {
+          const department = await tx.departments.find(input.departmentId)
+          if (!department || !inScope(scope, [department.id])) {
+            throw new DomainError('DEPARTMENT_NOT_FOUND', `科室 ${input.departmentId} 不存在 / no department`, {
+              field: 'departmentId',
+              id: input.departmentId,
+            })
+          }
+          const departments = await tx.departments.list(department.institutionId)
+          const ids = input.includeSubDepartments ? subtreeIds(departments, [department.id]) : new Set([department.id])
+          const everyone = await tx.staff.listAll(department.institutionId)
+          candidates = everyone
+            .filter((m) => m.status === 'active' && m.departmentIds.some((d) => ids.has(d)))
+            .map((member) => ({ staffId: member.id, member }))
+        } else {
+          candidates = []
+          for (const staffId of input.staffIds ?? []) {
+            candidates.push({ staffId, member: await tx.staff.find(staffId) })
+          }
+        }
+        const open = await tx.raApplications.staffWithOpenApplications(
+          candidates.flatMap((c) => (c.member ? [c.member.id] : [])),
+        )
+        const seen = new Set<string>()
+        const results: BulkItemResult[] = []
+        const created: RaApplication[] = []
+        const audits: AuditEvent[] = []
+        for (const { staffId, member } of candidates) {
+          let problem = staffProblem(member, staffId, scope)
+          if (!problem && seen.has(staffId)) {
+            problem = new DomainError('INVALID_INPUT', `人员 ${staffId} 重复 / listed twice`, { field: 'staffIds' })
+          }
+          if (!problem && open.has(staffId)) problem = openProblem(staffId)
+          seen.add(staffId)
+          if (problem || !member) {
+            results.push({ staffId, outcome: 'skipped', code: problem?.code, message: problem?.message })
+            continue
+          }
+          const { application, audit } = newApplication(member, { profileId, kind: 'apply', subject: {} }, ctx)
+          created.push(application)
+          audits.push(audit)
+          results.push({ staffId, outcome: 'created', applicationId: application.id })
+        }
+        await tx.raApplications.insertMany(created)
+        for (const audit of audits) await tx.audit.append(audit)
+        return { created: created.length, skipped: results.length - created.length, results }
+      })
+    },
+
+    /** Approves (a second officer when four-eyes is on) and returns the one-time activation code. */
+    async approve(principal: Principal, actor: ActorContext, id: string, version?: number): Promise<Approval> {
+      return uow.run(async (tx) => {
+        const application = await visibleOrThrow(tx, principal, id)
+        checkVersion(application, version)
+        const now = clock.now()
+        const t = transitionApplication(application, { type: 'approve' }, { actor, now, policy: await raPolicyOf(tx) })
+        const code = newActivationCode()
+        const next: RaApplication = {
+          ...application,
+          ...t.state,
+          updatedAt: now,
+          activation: {
+            hash: activationHash(id, code),
+            expiresAt: new Date(now.getTime() + RA_LIMITS.activationHours * 3600_000),
+            attempts: 0,
+            redeemedAt: undefined,
+          },
+        }
+        // The audit event says a code was issued and until when, never the code.
+        const audit = {
+          ...t.audit,
+          data: { ...t.audit.data, activationExpiresAt: next.activation?.expiresAt.toISOString() },
+        }
+        return { application: await save(tx, next, audit), activationCode: code }
+      })
+    },
+
+    async reject(principal: Principal, actor: ActorContext, id: string, reason: string, version?: number) {
+      return uow.run(async (tx) => {
+        const application = await visibleOrThrow(tx, principal, id)
+        checkVersion(application, version)
+        const now = clock.now()
+        const t = transitionApplication(
+          application,
+          { type: 'reject', reason },
+          { actor, now, policy: await raPolicyOf(tx) },
+        )
+        return save(tx, { ...application, ...t.state, updatedAt: now }, t.audit)
+      })
+    },
+
+    async cancel(principal: Principal, actor: ActorContext, id: string, reason?: string, version?: number) {
+      return uow.run(async (tx) => {
+        const application = await visibleOrThrow(tx, principal, id)
+        checkVersion(application, version)
+        const now = clock.now()
+        const t = transitionApplication(
+          application,
+          { type: 'cancel', reason },
+          { actor, now, policy: await raPolicyOf(tx) },
+        )
+        // A cancelled application's activation code is dead with it.
+        return save(tx, { ...application, ...t.state, activation: undefined, updatedAt: now }, t.audit)
+      })
+    },
+
+    /**
+     * Has the CA issue the certificate of an approved application, and marks it issued in the same unit of work:
+     * if saving fails the CA's writes (made through `tx`) roll back too.
+     */
+    async issue(principal: Principal, actor: ActorContext, id: string): Promise<RaApplication> {
+      const issuer = deps.issuer
+      if (!issuer) {
+        throw new DomainError('CA_UNAVAILABLE', '证书签发服务未启用 / the certificate authority is not available')
+      }
+      return uow.run(async (tx) => {
+        const application = await visibleOrThrow(tx, principal, id)
+        if (APPLICATION_TRANSITIONS[application.status].issue === undefined) {
+          throw new DomainError(
+            'INVALID_TRANSITION',
+            `证书申请 ${id} 处于 ${application.status} 状态，不能签发 / application ${id} is ${application.status}; issue is not allowed`,
+            { id, from: application.status, event: 'issue' },
+          )
+        }
+        const { serial, certificateId } = await issuer.issue(application, tx)
+        const now = clock.now()
+        const t = transitionApplication(
+          application,
+          { type: 'issue', certificateId: certificateId ?? serial, serialHex: serial },
+          { actor, now, policy: await raPolicyOf(tx) },
+        )
+        return save(tx, { ...application, ...t.state, serialHex: serial, updatedAt: now }, t.audit)
+      })
+    },
+
+    async get(principal: Principal, id: string): Promise<RaApplication> {
+      return uow.run((tx) => visibleOrThrow(tx, principal, id))
+    },
+
+    /** Search with paging; a department filter covers its sub-departments; department managers see their scope. */
+    async list(
+      principal: Principal,
+      query: Omit<RaApplicationQuery, 'departmentIds'> & { readonly departmentId?: string | undefined },
+    ): Promise<{ items: RaApplication[]; total: number }> {
+      const limit = Math.min(Math.max(1, query.limit), RA_LIMITS.pageSize)
+      const offset = Math.max(0, query.offset)
+      return uow.run(async (tx) => {
+        const scope = await scopeOf(tx, principal)
+        let departmentIds: string[] | undefined
+        if (query.departmentId !== undefined) {
+          departmentIds = [...subtreeIds(await tx.departments.list(), [query.departmentId])]
+          if (!scope.all) departmentIds = departmentIds.filter((d) => scope.departmentIds.has(d))
+        } else if (!scope.all) {
+          departmentIds = [...scope.departmentIds]
+        }
+        if (departmentIds?.length === 0) return { items: [], total: 0 }
+        const { departmentId: _unused, ...rest } = query
+        return tx.raApplications.search({ ...rest, departmentIds, offset, limit })
+      })
+    },
+
+    /** The RA policy and its version (0 while the default applies). */
+    async policy(): Promise<LifecyclePolicy & { version: number }> {
+      return uow.run(async (tx) => {
+        const stored = await tx.settings.get(RA_POLICY_KEY)
+        return { ...(await raPolicyOf(tx)), version: stored?.version ?? 0 }
+      })
+    },
+
+    /** Changes the RA policy (security administrators); `version` is the one read, 0 when never set. */
+    async setPolicy(actor: ActorContext, input: { fourEyes: boolean; version: number }) {
+      if (typeof input.fourEyes !== 'boolean') {
+        throw new DomainError('INVALID_INPUT', 'fourEyes: 须为布尔值 / must be a boolean', { field: 'fourEyes' })
+      }
+      return uow.run(async (tx) => {
+        const before = await raPolicyOf(tx)
+        const now = clock.now()
+        await tx.settings.put(RA_POLICY_KEY, { fourEyes: input.fourEyes }, input.version + 1, now, actor.actor)
+        const { actor: who, actorRole, source, requestId } = actor
+        await tx.audit.append({
+          actor: who,
+          actorRole,
+          source,
+          requestId,
+          type: 'ra.policy.changed',
+          subject: RA_POLICY_KEY,
+          data: { fourEyes: { from: before.fourEyes, to: input.fourEyes } },
+          outcome: 'success',
+        })
+        return { fourEyes: input.fourEyes, version: input.version + 1 }
+      })
+    },
+
+    /**
+     * Redeems the activation code of an approved application (phone self-service enrolment). One-time; wrong
+     * guesses count (committed even though the call fails) and burn the code at the limit.
+     */
+    async redeemActivationCode(actor: ActorContext, input: { applicationId: string; code: string }) {
+      const invalid = (reason: string) =>
+        new DomainError('ACTIVATION_CODE_INVALID', '激活码无效或已过期 / the activation code is not valid', {
+          field: 'code',
+          reason,
+        })
+      const outcome = await uow.run(async (tx) => {
+        const application = await tx.raApplications.find(input.applicationId)
+        const activation = application?.activation
+        if (!application || !activation || application.status !== 'approved') return invalid('unknown')
+        const now = clock.now()
+        if (activation.redeemedAt) return invalid('used')
+        if (activation.attempts >= RA_LIMITS.activationAttempts) return invalid('attempts')
+        if (now.getTime() >= activation.expiresAt.getTime()) return invalid('expired')
+        const given = Buffer.from(activationHash(application.id, String(input.code)))
+        const stored = Buffer.from(activation.hash)
+        const ok = given.length === stored.length && timingSafeEqual(given, stored)
+        const next: RaApplication = {
+          ...application,
+          activation: ok ? { ...activation, redeemedAt: now } : { ...activation, attempts: activation.attempts + 1 },
+          version: application.version + 1,
+          updatedAt: now,
+        }
+        const { actor: who, actorRole, source, requestId } = actor
+        await save(tx, next, {
+          actor: who,
+          actorRole,
+          source,
+          requestId,
+          type: 'certificate-application.activation-redeemed',
+          subject: application.id,
+          data: ok ? {} : { attempts: next.activation?.attempts },
+          outcome: ok ? 'success' : 'failure',
+        })
+        return ok ? next : invalid('mismatch')
+      })
+      if (isDomainError(outcome)) throw outcome
+      return outcome
+    },
+  }
+}
+
+export type RaUseCases = ReturnType<typeof createRaUseCases>

@@ -1,0 +1,1 @@
+export { pkiRoutes } from './routes.js'
