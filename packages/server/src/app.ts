@@ -9,12 +9,12 @@ import type {
   AccessService,
   AccountAdministration,
   CaService,
+  CertificateIssuer,
   Clock,
   KeyStore,
   SecretBox,
   UnitOfWork,
 } from '@yiqian/core'
-import type { CertificateIssuer } from '@yiqian/core'
 import type { Database } from '@yiqian/storage'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import {

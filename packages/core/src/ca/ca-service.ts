@@ -297,6 +297,9 @@ export function createCaService(deps: CaServiceDeps): CaService {
     if (input.staffId !== undefined && (typeof input.staffId !== 'string' || input.staffId.length > 64)) {
       throw invalid('staffId', '最多 64 个字符', 'at most 64 characters')
     }
+    if (input.holderActor !== undefined && (typeof input.holderActor !== 'string' || input.holderActor.length > 200)) {
+      throw invalid('holderActor', '最多 200 个字符', 'at most 200 characters')
+    }
     const publicKey = describePublicKey(input.publicKey)
     const ca = await loadCa(tx, input.caId)
     if (ca.status !== 'active') {
@@ -422,27 +425,29 @@ export function createCaService(deps: CaServiceDeps): CaService {
   async function change(ref: SerialReference, event: CertificateEvent, actor: ActorContext) {
     const { certificate, signer } = await locate(ref)
     // Two changes under one CA race for the next CRL number; the loser starts again on what the winner committed.
-    return retryOnConflict(() => uow.run(async (tx) => {
-      const current = await tx.certificates.find(certificate.id)
-      if (!current) throw certificateNotFound(certificate.serialHex)
-      const next = transitionCertificate(current, event, {
-        actor,
-        now: clock.now(),
-        policy: { fourEyes: false },
-      })
-      const saved: IssuedCertificate = { ...current, ...next.state }
-      if (!(await tx.certificates.update(saved))) {
-        throw new DomainError(
-          'VERSION_CONFLICT',
-          `证书 ${current.serialHex} 已被他人修改 / certificate ${current.serialHex} was changed meanwhile`,
-          { id: current.id },
-        )
-      }
-      await tx.audit.append({ ...next.audit, data: { ...next.audit.data, issuer: current.issuerId } })
-      const ca = await loadCa(tx, current.issuerId)
-      await publishCrl(tx, ca, signer, actor)
-      return saved
-    }))
+    return retryOnConflict(() =>
+      uow.run(async (tx) => {
+        const current = await tx.certificates.find(certificate.id)
+        if (!current) throw certificateNotFound(certificate.serialHex)
+        const next = transitionCertificate(current, event, {
+          actor,
+          now: clock.now(),
+          policy: { fourEyes: false },
+        })
+        const saved: IssuedCertificate = { ...current, ...next.state }
+        if (!(await tx.certificates.update(saved))) {
+          throw new DomainError(
+            'VERSION_CONFLICT',
+            `证书 ${current.serialHex} 已被他人修改 / certificate ${current.serialHex} was changed meanwhile`,
+            { id: current.id },
+          )
+        }
+        await tx.audit.append({ ...next.audit, data: { ...next.audit.data, issuer: current.issuerId } })
+        const ca = await loadCa(tx, current.issuerId)
+        await publishCrl(tx, ca, signer, actor)
+        return saved
+      }),
+    )
   }
 
   async function createCa(
