@@ -12,6 +12,7 @@ import {
   DEFAULT_SECURITY_POLICY,
   DEFAULT_SYSTEM_SETTINGS,
   readSetting,
+  replaceSetting,
   SECURITY_POLICY_KEY,
   SECURITY_POLICY_LIMITS,
   type SecurityPolicy,
@@ -275,23 +276,18 @@ export function createAccountAdministration({ uow, clock }: { uow: UnitOfWork; c
         throw new DomainError('INVALID_INPUT', `${key} must be an integer between ${min} and ${max}`, { field: key })
       }
     }
-    return uow.run(async (tx) => {
-      const current = await readSetting(tx.settings, SECURITY_POLICY_KEY, DEFAULT_SECURITY_POLICY)
-      if (current.version !== version) {
-        throw new DomainError('VERSION_CONFLICT', 'the security policy was changed by someone else', {
-          field: 'version',
-        })
-      }
-      await tx.settings.put(SECURITY_POLICY_KEY, policy, version + 1, clock.now(), actor.actor)
-      await tx.audit.append({
-        ...actor,
-        type: 'policy.security-updated',
-        subject: SECURITY_POLICY_KEY,
-        outcome: 'success',
-        data: { from: current.value, to: policy },
-      })
-      return { value: policy, version: version + 1 }
-    })
+    return uow.run((tx) =>
+      replaceSetting(tx, {
+        key: SECURITY_POLICY_KEY,
+        defaults: DEFAULT_SECURITY_POLICY,
+        value: policy,
+        version,
+        at: clock.now(),
+        actor,
+        auditType: 'policy.security-updated',
+        what: 'the security policy',
+      }),
+    )
   }
 
   async function systemSettings() {
@@ -304,23 +300,18 @@ export function createAccountAdministration({ uow, clock }: { uow: UnitOfWork; c
         field: 'auditRetentionDays',
       })
     }
-    return uow.run(async (tx) => {
-      const current = await readSetting(tx.settings, SYSTEM_SETTINGS_KEY, DEFAULT_SYSTEM_SETTINGS)
-      if (current.version !== version) {
-        throw new DomainError('VERSION_CONFLICT', 'the system settings were changed by someone else', {
-          field: 'version',
-        })
-      }
-      await tx.settings.put(SYSTEM_SETTINGS_KEY, settings, version + 1, clock.now(), actor.actor)
-      await tx.audit.append({
-        ...actor,
-        type: 'system.settings-updated',
-        subject: SYSTEM_SETTINGS_KEY,
-        outcome: 'success',
-        data: { from: current.value, to: settings },
-      })
-      return { value: settings, version: version + 1 }
-    })
+    return uow.run((tx) =>
+      replaceSetting(tx, {
+        key: SYSTEM_SETTINGS_KEY,
+        defaults: DEFAULT_SYSTEM_SETTINGS,
+        value: settings,
+        version,
+        at: clock.now(),
+        actor,
+        auditType: 'system.settings-updated',
+        what: 'the system settings',
+      }),
+    )
   }
 
   return {

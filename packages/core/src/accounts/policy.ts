@@ -1,3 +1,6 @@
+import type { ActorContext } from '../access/principal.js'
+import { DomainError } from '../errors.js'
+import type { Repositories } from '../unit-of-work.js'
 import type { SettingsRepository } from './account.js'
 
 /** The security administrator's policy for console sign-in (安全策略). Stored under `security-policy`. */
@@ -71,6 +74,40 @@ export async function readSetting<T extends object>(
   return stored
     ? { value: { ...defaults, ...(stored.value as Partial<T>) }, version: stored.version }
     : { value: defaults, version: 0 }
+}
+
+/**
+ * Replaces a versioned settings document: the stored version must still be `version` (0 while the defaults apply),
+ * and the change is audited, old and new values included, in the caller's unit of work.
+ */
+export async function replaceSetting<T extends object>(
+  tx: Repositories,
+  change: {
+    readonly key: string
+    readonly defaults: T
+    readonly value: T
+    readonly version: number
+    readonly at: Date
+    readonly actor: ActorContext
+    /** The audit event type, e.g. `policy.security-updated`. */
+    readonly auditType: string
+    /** For the conflict message: "the security policy". */
+    readonly what: string
+  },
+): Promise<{ value: T; version: number }> {
+  const current = await readSetting(tx.settings, change.key, change.defaults)
+  if (current.version !== change.version) {
+    throw new DomainError('VERSION_CONFLICT', `${change.what} was changed by someone else`, { field: 'version' })
+  }
+  await tx.settings.put(change.key, change.value, change.version + 1, change.at, change.actor.actor)
+  await tx.audit.append({
+    ...change.actor,
+    type: change.auditType,
+    subject: change.key,
+    outcome: 'success',
+    data: { from: current.value, to: change.value },
+  })
+  return { value: change.value, version: change.version + 1 }
 }
 
 /** Every way `password` falls short of `policy`, as field messages (zh-CN / English); empty when it is fine. */
