@@ -108,20 +108,20 @@ export function clientSystemRepository(db: Kysely<Database>): ClientSystemReposi
 export function requestNonceRepository(db: Kysely<Database>): RequestNonceRepository {
   return {
     async remember(appId, nonce, expiresAt, now) {
-      // An expired record of the same nonce no longer protects anything (its timestamp is out of the window).
-      await db
-        .deleteFrom('request_nonces')
-        .where('app_id', '=', appId)
-        .where('nonce', '=', nonce)
-        .where('expires_at', '<', now.toISOString())
-        .execute()
-      // ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a violation would abort
-      // the surrounding transaction. A concurrent insert of the same nonce on another instance waits for this
-      // one to commit and then inserts nothing.
+      // One statement on the per-request path: a new nonce is inserted; an expired record of the same nonce no
+      // longer protects anything (its timestamp is out of the window), so it is taken over; a live one is left
+      // alone and nothing changes. ON CONFLICT rather than catching the unique violation: on PostgreSQL a
+      // violation would abort the surrounding transaction. A concurrent insert of the same nonce on another
+      // instance waits for this one to commit and then changes nothing.
       const result = await db
         .insertInto('request_nonces')
         .values({ app_id: appId, nonce, expires_at: expiresAt.toISOString() })
-        .onConflict((oc) => oc.columns(['app_id', 'nonce']).doNothing())
+        .onConflict((oc) =>
+          oc
+            .columns(['app_id', 'nonce'])
+            .doUpdateSet({ expires_at: expiresAt.toISOString() })
+            .where('request_nonces.expires_at', '<', now.toISOString()),
+        )
         .executeTakeFirst()
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1
     },
