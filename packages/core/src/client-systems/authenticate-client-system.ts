@@ -110,7 +110,7 @@ export function createAuthenticateClientSystem(
         nonce,
         bodySm3: request.bodySm3,
       }
-      if (!secretsOf(system, now, secretBox).some((secret) => signatureMatches(secret, parts, signature))) {
+      if (!signedWithSecretOf(system, now, secretBox, (secret) => signatureMatches(secret, parts, signature))) {
         refuse('bad-signature', appId)
       }
       if (now.getTime() - lastPurge >= purgeIntervalMs) {
@@ -125,11 +125,19 @@ export function createAuthenticateClientSystem(
   }
 }
 
-function secretsOf(system: ClientSystem, now: Date, secretBox: SecretBox): string[] {
+/** Tries the current secret, then the previous one in its grace period; each is unsealed only when it is tried. */
+function signedWithSecretOf(
+  system: ClientSystem,
+  now: Date,
+  secretBox: SecretBox,
+  matches: (secret: string) => boolean,
+): boolean {
   const context = secretContext(system.id)
-  const secrets = [secretBox.open(system.sealedSecret, context)]
-  if (system.previousSealedSecret && system.previousSecretExpiresAt && now < system.previousSecretExpiresAt) {
-    secrets.push(secretBox.open(system.previousSealedSecret, context))
-  }
-  return secrets
+  if (matches(secretBox.open(system.sealedSecret, context))) return true
+  return (
+    !!system.previousSealedSecret &&
+    !!system.previousSecretExpiresAt &&
+    now < system.previousSecretExpiresAt &&
+    matches(secretBox.open(system.previousSealedSecret, context))
+  )
 }
