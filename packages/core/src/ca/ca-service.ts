@@ -84,12 +84,6 @@ export interface SerialReference {
 /** End-entity profiles `issueCertificate` accepts; CA certificates come from `createHierarchy` only. */
 const CA_PROFILES = new Set(['root-ca', 'issuing-ca'])
 
-const KEY_ALGORITHM_OF: Record<CaAlgorithm, 'sm2' | 'ecdsa-p256' | 'rsa-3072'> = {
-  sm2: 'sm2',
-  'ecdsa-p256': 'ecdsa-p256',
-  'rsa-3072': 'rsa-3072',
-}
-
 /** RFC 6960 §4.2.1 OCSPResponse with only a responseStatus: malformedRequest (1), internalError (2), unauthorized (6). */
 export const OCSP_MALFORMED_REQUEST = Uint8Array.of(0x30, 0x03, 0x0a, 0x01, 0x01)
 export const OCSP_INTERNAL_ERROR = Uint8Array.of(0x30, 0x03, 0x0a, 0x01, 0x02)
@@ -465,10 +459,8 @@ export function createCaService(deps: CaServiceDeps): CaService {
         `required, at most ${CA_LIMITS.name} characters`,
       )
     }
-    const key = await keyStore.generate(
-      { algorithm: KEY_ALGORITHM_OF[algorithm], label: name.trim(), purpose: 'ca' },
-      actor,
-    )
+    // Every CaAlgorithm is a KeyAlgorithm of the same name.
+    const key = await keyStore.generate({ algorithm, label: name.trim(), purpose: 'ca' }, actor)
     const signer = await keyStore.signer(key.uri)
     const id = `ca-${randomBytes(8).toString('hex')}`
     const now = clock.now()
@@ -550,7 +542,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
     const caSigner = await signerFor(caId)
     const ca = await uow.run((tx) => loadCa(tx, caId))
     const label = `${[...ca.name].slice(0, CA_LIMITS.name - 5).join('')} OCSP`
-    const key = await keyStore.generate({ algorithm: KEY_ALGORITHM_OF[ca.algorithm], label, purpose: 'ocsp' }, actor)
+    const key = await keyStore.generate({ algorithm: ca.algorithm, label, purpose: 'ocsp' }, actor)
     const caCert = parseCertificate(ca.certificate)
     const plan = planCertificateOrThrow(
       builtInProfile('ocsp-signer'),
