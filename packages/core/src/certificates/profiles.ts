@@ -119,13 +119,37 @@ export interface CertificateProfile {
 }
 
 const ALL_KEYS: readonly SubjectKeyAlgorithm[] = ['SM2', 'ECDSA-P256', 'RSA']
-const NO_EKU = { purposes: [], critical: false } as const
-const END_ENTITY = { ca: false, defaultPathLength: null, maxPathLength: null } as const
-const NO_SAN = { types: [], required: false, max: 0 } as const
 const ORGANISATIONAL: readonly SubjectAttribute[] = ['C', 'ST', 'L', 'O', 'OU']
 
-function profile(p: CertificateProfile): CertificateProfile {
-  return p
+/**
+ * What a built-in profile is unless it says otherwise: an end-entity certificate, issued by a CA, with no extended
+ * key usage, no alternative names, no ID-card extension, pointing at the CRL and OCSP responder, used repeatedly.
+ */
+const PROFILE_DEFAULTS = {
+  minRsaBits: 2048,
+  extendedKeyUsage: { purposes: [], critical: false },
+  basicConstraints: { ca: false, defaultPathLength: null, maxPathLength: null },
+  subjectAltName: { types: [], required: false, max: 0 },
+  identityExtension: 'forbidden',
+  ocspNoCheck: false,
+  revocationInfo: true,
+  selfSigned: false,
+  singleUse: false,
+} as const satisfies Partial<CertificateProfile>
+
+/** What both CA profiles share. */
+const CA_PROFILE = {
+  keyAlgorithms: ALL_KEYS,
+  minRsaBits: 3072,
+  keyUsage: ['keyCertSign', 'cRLSign'],
+  subject: { required: ['CN', 'O'], optional: ['C', 'ST', 'L', 'OU'] },
+} as const satisfies Partial<CertificateProfile>
+
+function profile(
+  p: Pick<CertificateProfile, 'id' | 'name' | 'validity' | 'keyAlgorithms' | 'keyUsage' | 'subject'> &
+    Partial<CertificateProfile>,
+): CertificateProfile {
+  return { ...PROFILE_DEFAULTS, ...p }
 }
 
 /** The built-in profiles. Custom ones are validated with validateCertificateProfile before use. */
@@ -136,33 +160,19 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, CertificateProfile>> = {
     validity: { defaultSeconds: 2 * YEAR, maxSeconds: 2 * YEAR, backdateSeconds: 60 },
     // Two-party SM2: the phone and the server each hold a share; RSA and ECDSA cannot be split that way here.
     keyAlgorithms: ['SM2'],
-    minRsaBits: 2048,
     keyUsage: ['digitalSignature', 'nonRepudiation'],
-    extendedKeyUsage: NO_EKU,
-    basicConstraints: END_ENTITY,
     subject: { required: ['CN', 'serialNumber', 'O'], optional: ['C', 'ST', 'L', 'OU'] },
     subjectAltName: { types: ['email'], required: false, max: 2 },
     identityExtension: 'optional',
-    ocspNoCheck: false,
-    revocationInfo: true,
-    selfSigned: false,
-    singleUse: false,
   }),
   event: profile({
     id: 'event',
     name: { zh: '事件证书', en: 'Event certificate' },
     validity: { defaultSeconds: 30 * 60, maxSeconds: DAY, backdateSeconds: 60 },
     keyAlgorithms: ['SM2', 'ECDSA-P256'],
-    minRsaBits: 2048,
     keyUsage: ['digitalSignature', 'nonRepudiation'],
-    extendedKeyUsage: NO_EKU,
-    basicConstraints: END_ENTITY,
     subject: { required: ['CN'], optional: [...ORGANISATIONAL, 'serialNumber'] },
-    subjectAltName: NO_SAN,
     identityExtension: 'optional',
-    ocspNoCheck: false,
-    revocationInfo: true,
-    selfSigned: false,
     singleUse: true,
   }),
   tsa: profile({
@@ -170,18 +180,10 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, CertificateProfile>> = {
     name: { zh: '时间戳服务证书', en: 'Timestamp authority certificate' },
     validity: { defaultSeconds: 5 * YEAR, maxSeconds: 10 * YEAR, backdateSeconds: 60 },
     keyAlgorithms: ALL_KEYS,
-    minRsaBits: 2048,
     keyUsage: ['digitalSignature', 'nonRepudiation'],
     // RFC 3161 §2.3: exactly one extended key usage, id-kp-timeStamping, critical.
     extendedKeyUsage: { purposes: ['timeStamping'], critical: true },
-    basicConstraints: END_ENTITY,
     subject: { required: ['CN'], optional: ORGANISATIONAL },
-    subjectAltName: NO_SAN,
-    identityExtension: 'forbidden',
-    ocspNoCheck: false,
-    revocationInfo: true,
-    selfSigned: false,
-    singleUse: false,
   }),
   'ocsp-signer': profile({
     id: 'ocsp-signer',
@@ -189,17 +191,11 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, CertificateProfile>> = {
     // With id-pkix-ocsp-nocheck the certificate cannot be revoked in practice, so it lives briefly (RFC 6960).
     validity: { defaultSeconds: 30 * DAY, maxSeconds: 90 * DAY, backdateSeconds: 60 },
     keyAlgorithms: ALL_KEYS,
-    minRsaBits: 2048,
     keyUsage: ['digitalSignature'],
     extendedKeyUsage: { purposes: ['OCSPSigning'], critical: false },
-    basicConstraints: END_ENTITY,
     subject: { required: ['CN'], optional: ORGANISATIONAL },
-    subjectAltName: NO_SAN,
-    identityExtension: 'forbidden',
     ocspNoCheck: true,
     revocationInfo: false,
-    selfSigned: false,
-    singleUse: false,
   }),
   'tls-server': profile({
     id: 'tls-server',
@@ -207,53 +203,28 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, CertificateProfile>> = {
     // The CA/Browser Forum limit; hospital intranets are not bound by it, but it is a safe default.
     validity: { defaultSeconds: 397 * DAY, maxSeconds: 397 * DAY, backdateSeconds: 60 },
     keyAlgorithms: ALL_KEYS,
-    minRsaBits: 2048,
     // digitalSignature only: TLS 1.3 and ECDHE suites; RSA key transport (keyEncipherment) is not offered.
     keyUsage: ['digitalSignature'],
     extendedKeyUsage: { purposes: ['serverAuth'], critical: false },
-    basicConstraints: END_ENTITY,
     subject: { required: [], optional: [...ORGANISATIONAL, 'CN'] },
     subjectAltName: { types: ['dns', 'ip'], required: true, max: PROFILE_LIMITS.altNames },
-    identityExtension: 'forbidden',
-    ocspNoCheck: false,
-    revocationInfo: true,
-    selfSigned: false,
-    singleUse: false,
   }),
   'issuing-ca': profile({
+    ...CA_PROFILE,
     id: 'issuing-ca',
     name: { zh: '签发 CA 证书', en: 'Issuing CA certificate' },
     validity: { defaultSeconds: 10 * YEAR, maxSeconds: 15 * YEAR, backdateSeconds: 60 },
-    keyAlgorithms: ALL_KEYS,
-    minRsaBits: 3072,
-    keyUsage: ['keyCertSign', 'cRLSign'],
-    extendedKeyUsage: NO_EKU,
     // Issues end-entity certificates only.
     basicConstraints: { ca: true, defaultPathLength: 0, maxPathLength: 0 },
-    subject: { required: ['CN', 'O'], optional: ['C', 'ST', 'L', 'OU'] },
-    subjectAltName: NO_SAN,
-    identityExtension: 'forbidden',
-    ocspNoCheck: false,
-    revocationInfo: true,
-    selfSigned: false,
-    singleUse: false,
   }),
   'root-ca': profile({
+    ...CA_PROFILE,
     id: 'root-ca',
     name: { zh: '根 CA 证书', en: 'Root CA certificate' },
     validity: { defaultSeconds: 20 * YEAR, maxSeconds: 30 * YEAR, backdateSeconds: 60 },
-    keyAlgorithms: ALL_KEYS,
-    minRsaBits: 3072,
-    keyUsage: ['keyCertSign', 'cRLSign'],
-    extendedKeyUsage: NO_EKU,
     basicConstraints: { ca: true, defaultPathLength: 1, maxPathLength: null },
-    subject: { required: ['CN', 'O'], optional: ['C', 'ST', 'L', 'OU'] },
-    subjectAltName: NO_SAN,
-    identityExtension: 'forbidden',
-    ocspNoCheck: false,
     revocationInfo: false,
     selfSigned: true,
-    singleUse: false,
   }),
 }
 
