@@ -26,7 +26,12 @@ const TOUCH_INTERVAL_MS = MINUTE
 const MAX_AUDITED_USERNAME = 64
 
 /** Verifying against this when the username is unknown keeps the response time the same (no user enumeration). */
-const DUMMY_HASH = hashPassword('yiqian-dummy-password-for-timing')
+let dummyHash: Promise<string> | undefined
+/** Made on first use, not at import: every program that imports the core would otherwise pay one scrypt. */
+const dummyHashOnce = () => {
+  dummyHash ??= hashPassword('yiqian-dummy-password-for-timing')
+  return dummyHash
+}
 
 export interface AccessServiceDependencies {
   readonly uow: UnitOfWork
@@ -143,7 +148,7 @@ export function createAccessService({ uow, clock, secretBox }: AccessServiceDepe
       }
       const account = await tx.accounts.findByUsername(request.username)
       if (!account) {
-        await verifyPassword(request.password, await DUMMY_HASH)
+        await verifyPassword(request.password, await dummyHashOnce())
         await recordFailure(tx, request, undefined, 'unknown-username')
         return { ok: false, failure: 'INVALID_CREDENTIALS' }
       }
