@@ -195,6 +195,21 @@ function sendBulk(
   })
 }
 
+/**
+ * HIS sync items as bulk rows: numbered from 1 by array position, and a field sent as null (clear it) passed on as
+ * '', which the bulk planner reads as "clear", the same as an empty cell in an imported file.
+ */
+function syncRows<T extends object>(
+  items: readonly T[],
+): ({ [K in keyof T]: Exclude<T[K], null> } & { row: number })[] {
+  return items.map((item, i) => ({
+    ...(Object.fromEntries(Object.entries(item).map(([key, value]) => [key, value === null ? '' : value])) as {
+      [K in keyof T]: Exclude<T[K], null>
+    }),
+    row: i + 1,
+  }))
+}
+
 const IMPORT_DESCRIPTION =
   '请求体为原始文件：`text/csv`（UTF-8，可带 BOM；或 GB18030）或 XLSX（第一个工作表）。第1行为表头。' +
   '默认 dryRun=true：只返回逐行错误和计划，不写入。dryRun=false 时**全部或全不**：只要有一行错误就不写入任何数据' +
@@ -591,11 +606,7 @@ export function organisationRoutes(services: OrganisationServices): FastifyPlugi
         const { institution, dryRun } = request.query
         const outcome = await org.importDepartments(request.actor, {
           institutionCode: institution,
-          rows: request.body.map((item, i) => ({
-            ...item,
-            row: i + 1,
-            parentCode: item.parentCode === null ? '' : item.parentCode,
-          })),
+          rows: syncRows(request.body),
           dryRun: dryRun === 'true',
           source: 'sync',
         })
@@ -645,13 +656,7 @@ export function organisationRoutes(services: OrganisationServices): FastifyPlugi
         const { institution, dryRun } = request.query
         const outcome = await org.importStaff(request.actor, {
           institutionCode: institution,
-          rows: request.body.map((item, i) => ({
-            ...item,
-            row: i + 1,
-            title: item.title === null ? '' : item.title,
-            phone: item.phone === null ? '' : item.phone,
-            idNumber: item.idNumber === null ? '' : item.idNumber,
-          })),
+          rows: syncRows(request.body),
           dryRun: dryRun === 'true',
           source: 'sync',
         })

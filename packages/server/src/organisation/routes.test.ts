@@ -245,6 +245,10 @@ describe('organisation routes', () => {
     expect(first.statusCode, first.body).toBe(200)
     expect(first.json()).toMatchObject({ applied: true, summary: { create: 2, errors: 0 } })
     expect((await sync(items)).json().summary).toMatchObject({ create: 0, update: 0, unchanged: 2 })
+    // null clears an optional field: a change the first time, nothing left to change the second.
+    const clear = [{ employeeNumber: 'H001', phone: null, title: null }]
+    expect((await sync(clear)).json().summary).toMatchObject({ update: 1, unchanged: 0 })
+    expect((await sync(clear)).json().summary).toMatchObject({ update: 0, unchanged: 1 })
     const changed = await sync([
       { employeeNumber: 'H001', title: '主治医师' },
       { ...items[1], departmentCodes: ['NOPE'] },
