@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { sameToken } from '@yiqian/core'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { sendProblem } from '../error-handler.js'
@@ -7,10 +7,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
 
 function tokenMatches(request: FastifyRequest, token: string | undefined): boolean {
   const given = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
-  if (!token || !given) return false
-  const a = Buffer.from(given)
-  const b = Buffer.from(token)
-  return a.length === b.length && timingSafeEqual(a, b)
+  return token !== undefined && given !== undefined && sameToken(given, token)
 }
 
 /**
