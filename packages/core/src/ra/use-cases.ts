@@ -160,7 +160,8 @@ export function createRaUseCases(deps: RaDeps) {
   const { uow, clock, secretBox } = deps
   const newId = deps.newId ?? randomUUID
   const newActivationCode =
-    deps.newActivationCode ?? (() => String(randomInt(0, 10 ** RA_LIMITS.activationCodeDigits)).padStart(8, '0'))
+    deps.newActivationCode ??
+    (() => String(randomInt(0, 10 ** RA_LIMITS.activationCodeDigits)).padStart(RA_LIMITS.activationCodeDigits, '0'))
   const activationHash = (id: string, code: string) => secretBox.blindIndex(`ra.activation:${id}`, code)
 
   async function scopeOf(tx: Repositories, principal: Principal): Promise<OrgScope> {
