@@ -1,4 +1,5 @@
 import {
+  auditCheckpointPublicKeyPem,
   type CheckpointPolicy,
   type Clock,
   createIssueAuditCheckpoint,
@@ -48,9 +49,7 @@ export function purgeExpiredAuditRecords(
 }
 
 /** The checkpoint key's public half (made on first use), for `<data dir>/audit-checkpoint-key.pem`. */
-export async function auditCheckpointKeyPem(services: AuditJobServices): Promise<string> {
-  return (await ensureAuditSigningKey(services)).publicKeyPem
-}
+export const auditCheckpointKeyPem: (services: AuditJobServices) => Promise<string> = auditCheckpointPublicKeyPem
 
 export interface AuditSchedule {
   stop(): Promise<void>
