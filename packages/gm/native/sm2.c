@@ -95,18 +95,20 @@ static int scalar_in_range(const sm2_state *st, const uint8_t *k) {
   return (int)(borrow & ((any + 0xffu) >> 8));
 }
 
+/* 1 with the data and length of `value` when it is a Uint8Array, else 0 (nothing thrown). */
+static int get_uint8_array(napi_env env, napi_value value, void **data, size_t *length) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  return napi_is_typedarray(env, value, &is_typed) == napi_ok && is_typed &&
+         napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) == napi_ok &&
+         type == napi_uint8_array;
+}
+
 /* The bytes of a Uint8Array of exactly `len` bytes, or NULL with a pending exception. */
 static const uint8_t *get_bytes(napi_env env, napi_value value, size_t len, const char *code, const char *what) {
-  bool is_typed = false;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) {
-    napi_throw_type_error(env, "INVALID_ARGUMENT", what);
-    return NULL;
-  }
-  napi_typedarray_type type;
   size_t length = 0;
   void *data = NULL;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array) {
+  if (!get_uint8_array(env, value, &data, &length)) {
     napi_throw_type_error(env, "INVALID_ARGUMENT", what);
     return NULL;
   }
@@ -197,25 +199,47 @@ static sm2_state *get_args(napi_env env, napi_callback_info info, size_t want, n
   return data;
 }
 
+/* get_args, then the first n_scalars arguments validated as scalars into scalars[]. NULL with a pending exception
+ * when an argument is missing or a scalar is invalid. */
+static sm2_state *get_scalar_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, size_t n_scalars,
+                                  const uint8_t **scalars) {
+  sm2_state *st = get_args(env, info, want, argv);
+  if (st == NULL) return NULL;
+  for (size_t i = 0; i < n_scalars; i++) {
+    scalars[i] = get_scalar(env, st, argv[i]);
+    if (scalars[i] == NULL) return NULL;
+  }
+  return st;
+}
+
+/* g·G + q·P through one EC_POINT_mul (gb or p and qb may be NULL), encoded as a point. Secret scalars get the
+ * constant-time BIGNUM treatment of scalar_to_bn. */
+static napi_value openssl_ec_mul(napi_env env, const sm2_state *st, const uint8_t *gb, const EC_POINT *p,
+                                 const uint8_t *qb, int secret, int infinity_ok) {
+  napi_value result = NULL;
+  BIGNUM *g = gb != NULL ? scalar_to_bn(gb, secret) : NULL;
+  BIGNUM *q = qb != NULL ? scalar_to_bn(qb, secret) : NULL;
+  EC_POINT *r = EC_POINT_new(st->group);
+  if ((gb != NULL && g == NULL) || (qb != NULL && q == NULL) || r == NULL ||
+      !EC_POINT_mul(st->group, r, g, p, q, st->ctx)) {
+    fail(env, "INTERNAL", "EC_POINT_mul failed");
+  } else {
+    result = encode_point(env, st, r, infinity_ok);
+  }
+  BN_clear_free(g);
+  BN_clear_free(q);
+  EC_POINT_clear_free(r);
+  return result;
+}
+
 /* k·G. With a single generator scalar, EC_POINT_mul in OpenSSL 3.0 takes ossl_ec_scalar_mul_ladder. */
 static napi_value openssl_mul_base(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  sm2_state *st = get_args(env, info, 1, argv);
+  const uint8_t *k[1];
+  sm2_state *st = get_scalar_args(env, info, 1, argv, 1, k);
   if (st == NULL) return NULL;
-  const uint8_t *kb = get_scalar(env, st, argv[0]);
-  if (kb == NULL) return NULL;
-
-  napi_value result = NULL;
   ERR_set_mark();
-  BIGNUM *k = scalar_to_bn(kb, 1);
-  EC_POINT *r = EC_POINT_new(st->group);
-  if (k == NULL || r == NULL || !EC_POINT_mul(st->group, r, k, NULL, NULL, st->ctx)) {
-    fail(env, "INTERNAL", "EC_POINT_mul failed");
-  } else {
-    result = encode_point(env, st, r, 0);
-  }
-  BN_clear_free(k);
-  EC_POINT_clear_free(r);
+  napi_value result = openssl_ec_mul(env, st, k[0], NULL, NULL, 1, 0);
   ERR_pop_to_mark(); /* leave node's OpenSSL error queue as we found it */
   return result;
 }
@@ -223,24 +247,14 @@ static napi_value openssl_mul_base(napi_env env, napi_callback_info info) {
 /* k·P. With a single point scalar and no generator scalar, EC_POINT_mul takes ossl_ec_scalar_mul_ladder. */
 static napi_value openssl_mul_point(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  sm2_state *st = get_args(env, info, 2, argv);
+  const uint8_t *k[1];
+  sm2_state *st = get_scalar_args(env, info, 2, argv, 1, k);
   if (st == NULL) return NULL;
-  const uint8_t *kb = get_scalar(env, st, argv[0]);
-  if (kb == NULL) return NULL;
-
   napi_value result = NULL;
   ERR_set_mark();
   EC_POINT *p = decode_point(env, st, argv[1]);
   if (p != NULL) {
-    BIGNUM *k = scalar_to_bn(kb, 1);
-    EC_POINT *r = EC_POINT_new(st->group);
-    if (k == NULL || r == NULL || !EC_POINT_mul(st->group, r, NULL, p, k, st->ctx)) {
-      fail(env, "INTERNAL", "EC_POINT_mul failed");
-    } else {
-      result = encode_point(env, st, r, 0);
-    }
-    BN_clear_free(k);
-    EC_POINT_clear_free(r);
+    result = openssl_ec_mul(env, st, NULL, p, k[0], 1, 0);
     EC_POINT_free(p);
   }
   ERR_pop_to_mark();
@@ -251,13 +265,10 @@ static napi_value openssl_mul_point(napi_env env, napi_callback_info info) {
  * one conversion to affine coordinates. Never the interleaved wNAF of mul_add, which is variable-time. */
 static napi_value openssl_mul_base_plus_mul(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  sm2_state *st = get_args(env, info, 3, argv);
+  const uint8_t *scalars[2];
+  sm2_state *st = get_scalar_args(env, info, 3, argv, 2, scalars);
   if (st == NULL) return NULL;
-  const uint8_t *ab = get_scalar(env, st, argv[0]);
-  if (ab == NULL) return NULL;
-  const uint8_t *bb = get_scalar(env, st, argv[1]);
-  if (bb == NULL) return NULL;
-
+  const uint8_t *ab = scalars[0], *bb = scalars[1];
   napi_value result = NULL;
   ERR_set_mark();
   EC_POINT *p = decode_point(env, st, argv[2]);
@@ -286,28 +297,14 @@ static napi_value openssl_mul_base_plus_mul(napi_env env, napi_callback_info inf
  * interleaved and variable-time, which is what makes verification fast. Never pass secrets here. */
 static napi_value openssl_mul_add(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  sm2_state *st = get_args(env, info, 3, argv);
+  const uint8_t *st_scalars[2];
+  sm2_state *st = get_scalar_args(env, info, 3, argv, 2, st_scalars);
   if (st == NULL) return NULL;
-  const uint8_t *sb = get_scalar(env, st, argv[0]);
-  if (sb == NULL) return NULL;
-  const uint8_t *tb = get_scalar(env, st, argv[1]);
-  if (tb == NULL) return NULL;
-
   napi_value result = NULL;
   ERR_set_mark();
   EC_POINT *p = decode_point(env, st, argv[2]);
   if (p != NULL) {
-    BIGNUM *s = scalar_to_bn(sb, 0);
-    BIGNUM *t = scalar_to_bn(tb, 0);
-    EC_POINT *r = EC_POINT_new(st->group);
-    if (s == NULL || t == NULL || r == NULL || !EC_POINT_mul(st->group, r, s, p, t, st->ctx)) {
-      fail(env, "INTERNAL", "EC_POINT_mul failed");
-    } else {
-      result = encode_point(env, st, r, 1);
-    }
-    BN_free(s);
-    BN_free(t);
-    EC_POINT_free(r);
+    result = openssl_ec_mul(env, st, st_scalars[0], p, st_scalars[1], 0, 1);
     EC_POINT_free(p);
   }
   ERR_pop_to_mark();
@@ -357,12 +354,11 @@ static void wipe_bytes(void *p, size_t len) {
 /* k·G: fixed-base comb, constant time in k. */
 static napi_value mul_base(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  sm2_state *st = get_args(env, info, 1, argv);
+  const uint8_t *kb[1];
+  sm2_state *st = get_scalar_args(env, info, 1, argv, 1, kb);
   if (st == NULL) return NULL;
-  const uint8_t *kb = get_scalar(env, st, argv[0]);
-  if (kb == NULL) return NULL;
   uint8_t k[SCALAR_LEN], out[POINT_LEN];
-  copy_scalar(k, kb);
+  copy_scalar(k, kb[0]);
   int finite = sm2p256_mul_base(out, st->pre, k);
   wipe_bytes(k, sizeof k);
   if (!finite) return fail(env, "INTERNAL", "unexpected point at infinity");
@@ -372,14 +368,13 @@ static napi_value mul_base(napi_env env, napi_callback_info info) {
 /* k·P: fixed 4-bit window, constant time in k. */
 static napi_value mul_point(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  sm2_state *st = get_args(env, info, 2, argv);
+  const uint8_t *kb[1];
+  sm2_state *st = get_scalar_args(env, info, 2, argv, 1, kb);
   if (st == NULL) return NULL;
-  const uint8_t *kb = get_scalar(env, st, argv[0]);
-  if (kb == NULL) return NULL;
   sm2p256_affine p;
   if (!fast_decode_point(env, argv[1], &p)) return NULL;
   uint8_t k[SCALAR_LEN], out[POINT_LEN];
-  copy_scalar(k, kb);
+  copy_scalar(k, kb[0]);
   int finite = sm2p256_mul(out, k, &p);
   wipe_bytes(k, sizeof k);
   if (!finite) return fail(env, "INTERNAL", "unexpected point at infinity");
@@ -389,17 +384,14 @@ static napi_value mul_point(napi_env env, napi_callback_info info) {
 /* a·G + b·P for secret a, b: two constant-time multiplications and one complete addition. */
 static napi_value mul_base_plus_mul(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  sm2_state *st = get_args(env, info, 3, argv);
+  const uint8_t *scalars[2];
+  sm2_state *st = get_scalar_args(env, info, 3, argv, 2, scalars);
   if (st == NULL) return NULL;
-  const uint8_t *ab = get_scalar(env, st, argv[0]);
-  if (ab == NULL) return NULL;
-  const uint8_t *bb = get_scalar(env, st, argv[1]);
-  if (bb == NULL) return NULL;
   sm2p256_affine p;
   if (!fast_decode_point(env, argv[2], &p)) return NULL;
   uint8_t a[SCALAR_LEN], b[SCALAR_LEN], out[POINT_LEN];
-  copy_scalar(a, ab);
-  copy_scalar(b, bb);
+  copy_scalar(a, scalars[0]);
+  copy_scalar(b, scalars[1]);
   int finite = sm2p256_mul_base_plus_mul(out, st->pre, a, b, &p);
   wipe_bytes(a, sizeof a);
   wipe_bytes(b, sizeof b);
@@ -409,16 +401,13 @@ static napi_value mul_base_plus_mul(napi_env env, napi_callback_info info) {
 /* s·G + t·P for PUBLIC s, t: variable time (fixed-base table plus width-5 wNAF). */
 static napi_value mul_add(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  sm2_state *st = get_args(env, info, 3, argv);
+  const uint8_t *scalars[2];
+  sm2_state *st = get_scalar_args(env, info, 3, argv, 2, scalars);
   if (st == NULL) return NULL;
-  const uint8_t *sb = get_scalar(env, st, argv[0]);
-  if (sb == NULL) return NULL;
-  const uint8_t *tb = get_scalar(env, st, argv[1]);
-  if (tb == NULL) return NULL;
   sm2p256_affine p;
   if (!fast_decode_point(env, argv[2], &p)) return NULL;
   uint8_t out[POINT_LEN];
-  int finite = sm2p256_mul_add(out, st->pre, sb, tb, &p);
+  int finite = sm2p256_mul_add(out, st->pre, scalars[0], scalars[1], &p);
   return fast_result(env, out, finite);
 }
 #define ARITHMETIC "sm2p256"
@@ -431,33 +420,35 @@ static napi_value mul_add(napi_env env, napi_callback_info info) {
 #define ARITHMETIC "openssl"
 #endif
 
+/* SM3 of data[0..length) into out[32] through the cached EVP_MD and the reused EVP_MD_CTX; 1 on success. On
+ * failure (which valid input cannot cause) the OpenSSL error queue is cleared; on success nothing is queued, so the
+ * hot path skips ERR_set_mark. */
+static int sm3_into(const sm2_state *st, const void *data, size_t length, void *out) {
+  static const uint8_t empty[1] = {0};
+  unsigned int out_len = 0;
+  int ok = EVP_DigestInit_ex(st->sm3_ctx, st->sm3, NULL) &&
+           EVP_DigestUpdate(st->sm3_ctx, length > 0 ? data : empty, length) &&
+           EVP_DigestFinal_ex(st->sm3_ctx, out, &out_len) && out_len == 32;
+  if (!ok) ERR_clear_error();
+  return ok;
+}
+
 /* sm3(data: Uint8Array) -> Buffer[32]: EVP_Digest through the cached EVP_MD and the reused EVP_MD_CTX. Saves
  * node's per-call digest lookup and Hash object for short inputs (see src/sm3.ts for when it is used). */
 static napi_value sm3_digest(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   sm2_state *st = get_args(env, info, 1, argv);
   if (st == NULL) return NULL;
-  bool is_typed = false;
-  napi_typedarray_type type;
   size_t length = 0;
   void *data = NULL;
-  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array) {
+  if (!get_uint8_array(env, argv[0], &data, &length)) {
     napi_throw_type_error(env, "INVALID_ARGUMENT", "data must be a Uint8Array");
     return NULL;
   }
   napi_value result;
   void *out = NULL;
   if (napi_create_buffer(env, 32, &out, &result) != napi_ok) return NULL;
-  unsigned int out_len = 0;
-  static const uint8_t empty[1] = {0};
-  ERR_set_mark();
-  int ok = EVP_DigestInit_ex(st->sm3_ctx, st->sm3, NULL) &&
-           EVP_DigestUpdate(st->sm3_ctx, length > 0 ? data : empty, length) &&
-           EVP_DigestFinal_ex(st->sm3_ctx, out, &out_len) && out_len == 32;
-  ERR_pop_to_mark();
-  if (!ok) return fail(env, "INTERNAL", "EVP_Digest(SM3) failed");
+  if (!sm3_into(st, data, length, out)) return fail(env, "INTERNAL", "EVP_Digest(SM3) failed");
   return result;
 }
 
@@ -467,27 +458,14 @@ static napi_value sm3_digest_into(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   sm2_state *st = get_args(env, info, 2, argv);
   if (st == NULL) return NULL;
-  napi_typedarray_type type = napi_int8_array, out_type = napi_int8_array;
   size_t length = 0, out_length = 0;
   void *data = NULL, *out = NULL;
-  bool is_typed = false, out_typed = false;
-  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array || napi_is_typedarray(env, argv[1], &out_typed) != napi_ok || !out_typed ||
-      napi_get_typedarray_info(env, argv[1], &out_type, &out_length, &out, NULL, NULL) != napi_ok ||
-      out_type != napi_uint8_array || out_length != 32) {
+  if (!get_uint8_array(env, argv[0], &data, &length) || !get_uint8_array(env, argv[1], &out, &out_length) ||
+      out_length != 32) {
     napi_throw_type_error(env, "INVALID_ARGUMENT", "data must be a Uint8Array and out a Uint8Array of 32 bytes");
     return NULL;
   }
-  static const uint8_t empty[1] = {0};
-  unsigned int out_len = 0;
-  int ok = EVP_DigestInit_ex(st->sm3_ctx, st->sm3, NULL) &&
-           EVP_DigestUpdate(st->sm3_ctx, length > 0 ? data : empty, length) &&
-           EVP_DigestFinal_ex(st->sm3_ctx, out, &out_len) && out_len == 32;
-  if (!ok) {
-    ERR_clear_error();
-    return fail(env, "INTERNAL", "EVP_Digest(SM3) failed");
-  }
+  if (!sm3_into(st, data, length, out)) return fail(env, "INTERNAL", "EVP_Digest(SM3) failed");
   return NULL;
 }
 
