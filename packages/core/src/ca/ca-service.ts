@@ -5,7 +5,7 @@
  * own, and SQLite has one connection).
  */
 import { createPublicKey, randomBytes, randomUUID } from 'node:crypto'
-import { createVerifier, type Signer } from '@yiqian/gm'
+import { createVerifier, equalBytes, type Signer } from '@yiqian/gm'
 import {
   buildCertificate,
   buildCrl,
@@ -224,6 +224,16 @@ export function createCaService(deps: CaServiceDeps): CaService {
           caIssuers: [`${base}/pki/ca/${issuerId}.crt`],
         }
       : undefined
+
+  /** CA certificates parsed once per service: the OCSP responder, a public hot path, matches every request to them. */
+  const parsedCaCertificates = new Map<string, { der: Uint8Array; parsed: ParsedCertificate }>()
+  function caCertificateOf(ca: CertificateAuthority): ParsedCertificate {
+    const cached = parsedCaCertificates.get(ca.id)
+    if (cached && equalBytes(cached.der, ca.certificate)) return cached.parsed
+    const parsed = parseCertificate(ca.certificate)
+    parsedCaCertificates.set(ca.id, { der: ca.certificate.slice(), parsed })
+    return parsed
+  }
 
   async function loadCa(tx: Repositories, caId: string): Promise<CertificateAuthority> {
     if (typeof caId !== 'string' || !CA_ID.test(caId)) throw caNotFound(String(caId).slice(0, 64))
@@ -599,7 +609,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
     if (parsed.certIds.length > CA_LIMITS.ocspRequests) return OCSP_MALFORMED_REQUEST
     if (parsed.nonce && (parsed.nonce.length < 1 || parsed.nonce.length > 32)) return OCSP_MALFORMED_REQUEST
     const cas = (await uow.run((tx) => tx.certificateAuthorities.list())).filter((ca) => ca.status === 'active')
-    const parsedCas = cas.map((ca) => ({ ca, cert: parseCertificate(ca.certificate) }))
+    const parsedCas = cas.map((ca) => ({ ca, cert: caCertificateOf(ca) }))
     const issuerOf = (certId: (typeof parsed.certIds)[number]) =>
       parsedCas.find(({ cert }) => certIdMatches(certId, cert, new Uint8Array(certId.serialNumber)))
     const first = issuerOf(parsed.certIds[0]!)
