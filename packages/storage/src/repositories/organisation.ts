@@ -218,6 +218,19 @@ function staffRow(s: StaffMember): StaffTable {
 const membershipRows = (staff: readonly StaffMember[]) =>
   staff.flatMap((s) => s.departmentIds.map((department_id, position) => ({ staff_id: s.id, department_id, position })))
 
+/** Appends each membership's department to its staff member's list; rows come ordered by staff and position. */
+function groupByStaff(
+  rows: readonly { staff_id: string; department_id: string }[],
+  byStaff: Map<string, string[]>,
+): Map<string, string[]> {
+  for (const row of rows) {
+    const list = byStaff.get(row.staff_id) ?? []
+    list.push(row.department_id)
+    byStaff.set(row.staff_id, list)
+  }
+  return byStaff
+}
+
 /** `%`, `_` and the escape character itself match literally in a LIKE pattern. */
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
@@ -232,11 +245,7 @@ export function staffRepository(db: Kysely<Database>): StaffRepository {
         .orderBy('staff_id')
         .orderBy('position')
         .execute()
-      for (const row of rows) {
-        const list = byStaff.get(row.staff_id) ?? []
-        list.push(row.department_id)
-        byStaff.set(row.staff_id, list)
-      }
+      groupByStaff(rows, byStaff)
     }
     return byStaff
   }
@@ -276,12 +285,7 @@ export function staffRepository(db: Kysely<Database>): StaffRepository {
         .orderBy('staff_departments.staff_id')
         .orderBy('staff_departments.position')
         .execute()
-      const byStaff = new Map<string, string[]>()
-      for (const m of memberships) {
-        const list = byStaff.get(m.staff_id) ?? []
-        list.push(m.department_id)
-        byStaff.set(m.staff_id, list)
-      }
+      const byStaff = groupByStaff(memberships, new Map())
       return rows.map((row) => staffOf(row, byStaff.get(row.id) ?? []))
     },
     async search(query) {
