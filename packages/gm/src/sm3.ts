@@ -1,6 +1,7 @@
 import type * as NodeCrypto from 'node:crypto'
 import { toBytes } from './bytes.js'
 import { GmError } from './errors.js'
+import { requireNativeAddon } from './native-addon.js'
 import { hmacSm3Portable, Sm3PortableHasher, sm3Portable } from './sm3-portable.js'
 
 export { hmacSm3Portable, sm3Portable } from './sm3-portable.js'
@@ -8,14 +9,6 @@ export { hmacSm3Portable, sm3Portable } from './sm3-portable.js'
 // Node's OpenSSL implements SM3 correctly (only its SM2 signing is non-standard) and is several times faster than
 // TypeScript; a static import would break the browser bundle, so it is looked up at run time.
 const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto') as typeof NodeCrypto | undefined
-
-/** The one function of node:module used here, declared locally so that no import of it appears in this file. */
-interface NodeModuleApi {
-  createRequire(path: string | URL): (id: string) => unknown
-}
-
-/** The native addon (packages/gm/native), relative to this module in src/ and in dist/. */
-const NATIVE_ADDON_PATH = '../native/build/Release/yiqian_gm.node'
 
 let nativeSm3: ((data: Uint8Array) => Uint8Array) | null | undefined
 
@@ -48,8 +41,7 @@ function loadNativeSm3(): ((data: Uint8Array) => Uint8Array) | null {
   if (nativeSm3 === undefined) {
     nativeSm3 = null
     try {
-      const nodeModule = globalThis.process?.getBuiltinModule?.('node:module') as NodeModuleApi | undefined
-      const addon = nodeModule?.createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeSm3Addon | undefined
+      const addon = requireNativeAddon() as NativeSm3Addon | undefined
       const sm3Into = addon?.sm3Into
       if (typeof sm3Into === 'function') {
         nativeSm3 = (data) => {
@@ -59,7 +51,7 @@ function loadNativeSm3(): ((data: Uint8Array) => Uint8Array) | null {
         }
       }
     } catch {
-      // Not built: node:crypto serves instead.
+      // Not built (or not Node): node:crypto serves instead.
     }
   }
   return nativeSm3

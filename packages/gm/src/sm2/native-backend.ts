@@ -1,4 +1,5 @@
 import { GmError } from '../errors.js'
+import { requireNativeAddon } from '../native-addon.js'
 import type { CurveBackend } from './backend.js'
 import { type AffinePoint, N, P } from './curve.js'
 
@@ -21,8 +22,8 @@ interface NativeSm2 {
 }
 
 /**
- * Relative to this module: src/sm2/ in development and tests, dist/sm2/ once compiled; both are two levels below
- * packages/gm, where node-gyp leaves native/build/Release.
+ * The addon relative to this module (src/sm2/ or dist/sm2/), for tests that load it directly; the backend loads it
+ * through requireNativeAddon (../native-addon.ts).
  */
 export const NATIVE_ADDON_PATH = '../../native/build/Release/yiqian_gm.node'
 
@@ -56,17 +57,8 @@ export function opensslBackendLoadError(): unknown {
   return loadError
 }
 
-/** The one function of node:module used here, declared locally so that no import of it appears in this file. */
-interface NodeModuleApi {
-  createRequire(path: string | URL): (id: string) => unknown
-}
-
 function requireAddon(): NativeSm2 {
-  // Looked up at run time, never imported: this package is also bundled for browsers, where there is no
-  // node:module and this function is simply not reached.
-  const nodeModule = globalThis.process?.getBuiltinModule?.('node:module') as NodeModuleApi | undefined
-  if (!nodeModule) throw new Error('not running on Node.js')
-  const addon = nodeModule.createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeSm2
+  const addon = requireNativeAddon() as NativeSm2
   if (typeof addon?.mulBase !== 'function') throw new Error(`${NATIVE_ADDON_PATH} is not the SM2 addon`)
   return addon
 }
