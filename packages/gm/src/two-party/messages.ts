@@ -88,9 +88,13 @@ export const TWO_PARTY_MESSAGE_LENGTHS: Readonly<Record<TwoPartyMessageName, num
   Object.entries(LAYOUTS).map(([name, layout]) => [name, layoutLength(layout)]),
 ) as Record<TwoPartyMessageName, number>
 
+/** The message name of a type byte, or undefined when it is none of ours. */
+function messageNameOf(type: number | undefined): TwoPartyMessageName | undefined {
+  return (Object.keys(TwoPartyMessageType) as TwoPartyMessageName[]).find((name) => TwoPartyMessageType[name] === type)
+}
+
 function nameOfType(type: number | undefined): string {
-  const entry = Object.entries(TwoPartyMessageType).find(([, value]) => value === type)
-  return entry ? entry[0] : `0x${(type ?? 0).toString(16).padStart(2, '0')}`
+  return messageNameOf(type) ?? `0x${(type ?? 0).toString(16).padStart(2, '0')}`
 }
 
 function encodeRaw<N extends TwoPartyMessageName>(name: N, fields: RawFields<(typeof LAYOUTS)[N]>): Uint8Array {
@@ -323,6 +327,5 @@ export function decodeSignResponse(message: Uint8Array): SignResponseMessage {
 /** Reads the message type without validating the rest, for routing; undefined when the header is not ours. */
 export function peekTwoPartyMessageType(message: Uint8Array): TwoPartyMessageName | undefined {
   if (message.length < HEADER_LENGTH || message[0] !== TWO_PARTY_PROTOCOL_VERSION) return undefined
-  const entry = Object.entries(TwoPartyMessageType).find(([, value]) => value === message[1])
-  return entry?.[0] as TwoPartyMessageName | undefined
+  return messageNameOf(message[1])
 }
