@@ -1,3 +1,4 @@
+import { CA_ALGORITHMS, type CaAlgorithm } from '@yiqian/core'
 import { isGmError } from '@yiqian/gm'
 import { ConfigError, ENVIRONMENT, init, migrate, serve, VERSION } from '@yiqian/server'
 import { Command, CommanderError } from 'commander'
@@ -16,6 +17,19 @@ ${Object.values(ENVIRONMENT)
   .join('\n')}
   YIQIAN_CONFIG  可选 JSON 配置文件 / optional JSON configuration file (default <data>/yiqian.config.json)`
 
+function parseHierarchies(value: string): CaAlgorithm[] {
+  const out: CaAlgorithm[] = []
+  for (const part of value.split(',').map((p) => p.trim())) {
+    if (!(CA_ALGORITHMS as readonly string[]).includes(part)) {
+      throw new UsageError(
+        `--hierarchy: ${part} 不是 ${CA_ALGORITHMS.join('、')} 之一 / not one of ${CA_ALGORITHMS.join(', ')}`,
+      )
+    }
+    out.push(part as CaAlgorithm)
+  }
+  return out
+}
+
 export function cli(): Command {
   const program = new Command('yiqian')
     .description('医签 Yiqian：医院电子签名平台 / electronic-signature platform for hospitals')
@@ -28,17 +42,27 @@ export function cli(): Command {
   program
     .command('init')
     .description('创建数据目录、数据库和初始管理员 / create the data folder, database and initial administrator')
+    .option(
+      '--demo',
+      '同时创建演示医院和测试人员及其证书（测试数据）/ also create a demo hospital with test staff and certificates',
+    )
+    .option(
+      '--hierarchy <algorithms>',
+      '除 SM2 外再创建的 CA 层级：ecdsa-p256、rsa-3072（逗号分隔）/ hierarchies besides SM2: ecdsa-p256, rsa-3072',
+      parseHierarchies,
+    )
     .addHelpText('after', environmentHelp)
-    .action(async () => {
-      await init(process.env)
+    .action(async (options: { demo?: boolean; hierarchy?: CaAlgorithm[] }) => {
+      await init(process.env, { demo: options.demo === true, extraHierarchies: options.hierarchy })
     })
 
   program
     .command('serve')
     .description('启动服务（首次启动时自动初始化）/ start the server (initialises on first start)')
+    .option('--demo', '首次启动时创建演示数据（测试）/ create the demo data (TEST) on first start')
     .addHelpText('after', environmentHelp)
-    .action(async () => {
-      await serve(process.env)
+    .action(async (options: { demo?: boolean }) => {
+      await serve(process.env, { demo: options.demo === true })
     })
 
   program

@@ -58,6 +58,7 @@ export type ErrorCode =
   | 'CA_UNAVAILABLE'
   | 'CA_NOT_FOUND'
   | 'CERTIFICATE_NOT_FOUND'
+  | 'ENROLMENT_INVALID'
 
 export class DomainError extends Error {
   override readonly name = 'DomainError'

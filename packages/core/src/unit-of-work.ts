@@ -6,10 +6,14 @@ import type {
 } from './audit/audit-checkpoint.js'
 import type { AuditLog } from './audit/audit-record.js'
 import type { CertificateAuthorityRepository, IssuedCertificateRepository } from './ca/certificate-authority.js'
+import type { CertificateJobRepository, JobLeaseRepository } from './ca/jobs.js'
+import type { CertificateQueryRepository } from './certificates-admin/certificate-listing.js'
 import type { ClientSystemRepository, RequestNonceRepository } from './client-systems/client-system.js'
+import type { EnrolmentSessionRepository, StaffKeyRepository } from './enrolment/staff-key.js'
 import type { KeyRepository } from './keys/soft-key-store.js'
 import type { DepartmentRepository, InstitutionRepository, StaffRepository } from './organisation/organisation.js'
 import type { RaApplicationRepository } from './ra/application.js'
+import type { NotificationRepository, ReminderRepository } from './reminders/reminder.js'
 
 /** Everything a use case may touch inside one transaction. */
 export interface Repositories {
@@ -28,7 +32,15 @@ export interface Repositories {
   readonly keys: KeyRepository
   readonly certificateAuthorities: CertificateAuthorityRepository
   readonly certificates: IssuedCertificateRepository
+  readonly jobLeases: JobLeaseRepository
+  readonly certificateJobs: CertificateJobRepository
+  readonly reminders: ReminderRepository
+  readonly notifications: NotificationRepository
+  /** Search, reports and counts over issued certificates (read only). */
+  readonly certificateQueries: CertificateQueryRepository
   readonly raApplications: RaApplicationRepository
+  readonly staffKeys: StaffKeyRepository
+  readonly enrolmentSessions: EnrolmentSessionRepository
 }
 
 /** One transaction: all writes in `fn`, audit included, commit together or not at all. */

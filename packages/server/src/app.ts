@@ -29,11 +29,15 @@ import { installAccessControl, type RequestAuthenticator } from './access/access
 import { authRoutes } from './access/routes.js'
 import { accountRoutes } from './accounts/routes.js'
 import { auditRoutes } from './audit/index.js'
+import { caAdminRoutes } from './ca-admin/index.js'
+import { certificateRoutes } from './certificates/index.js'
 import { clientSystemRoutes, installBodyDigest } from './client-systems/index.js'
+import { enrolmentRoutes } from './enrolment/routes.js'
 import { installErrorHandling, sendProblem } from './error-handler.js'
 import { organisationRoutes } from './organisation/index.js'
 import { pkiRoutes } from './pki/index.js'
 import { raRoutes } from './ra/index.js'
+import { reminderRoutes } from './reminders/index.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
 import { installMetrics } from './routes/metrics.js'
 import { installWebApps, type WebApp } from './routes/web.js'
@@ -163,6 +167,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'client-systems', description: '业务系统接入 / Client systems' },
         { name: 'audit', description: '审计 / Audit trail' },
         { name: 'ra', description: '证书申请与审批（RA）/ Certificate applications (RA)' },
+        { name: 'certificates', description: '证书管理与状态查询 / Issued certificates and their status' },
+        { name: 'reports', description: '统计报表 / Reports' },
+        { name: 'ca', description: 'CA 管理 / Certificate authorities' },
+        { name: 'reminders', description: '证书到期提醒 / Certificate expiry reminders' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -192,7 +200,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(clientSystemRoutes(services))
   await app.register(organisationRoutes(services))
   await app.register(raRoutes(services))
+  await app.register(enrolmentRoutes(services))
+  await app.register(reminderRoutes(services))
   await app.register(pkiRoutes(services))
+  await app.register(certificateRoutes(services))
+  await app.register(caAdminRoutes(services))
   await installWebApps(app, options.webApps)
 
   return app

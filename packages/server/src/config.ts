@@ -41,6 +41,14 @@ const ConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9-]{1,64}$/, '须为请求头名称 / must be a header name')
       .optional(),
+    publicUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, '须为 http(s):// 地址 / must be an http(s):// URL')
+      .optional(),
+    pkcs11Module: z.string().min(1).max(1024).optional(),
+    pkcs11Token: z.string().min(1).max(128).optional(),
+    pkcs11PinFile: z.string().min(1).max(1024).optional(),
+    caName: z.string().trim().min(1).max(40, '最多 40 个字符 / at most 40 characters').default('医签'),
     trustProxy: z
       .string()
       .regex(/^(true|false|[0-9a-fA-F.:/, ]+)$/, '须为 true、false 或代理地址列表 / true, false or proxy addresses')
@@ -64,6 +72,11 @@ export const ENVIRONMENT: Readonly<Record<Key, string>> = {
   kekFile: 'YIQIAN_KEK_FILE',
   clientCertificateHeader: 'YIQIAN_CLIENT_CERT_HEADER',
   trustProxy: 'YIQIAN_TRUST_PROXY',
+  publicUrl: 'YIQIAN_PUBLIC_URL',
+  caName: 'YIQIAN_CA_NAME',
+  pkcs11Module: 'YIQIAN_PKCS11_MODULE',
+  pkcs11Token: 'YIQIAN_PKCS11_TOKEN',
+  pkcs11PinFile: 'YIQIAN_PKCS11_PIN_FILE',
 }
 const SECRET: ReadonlySet<string> = new Set<Key>(['databaseUrl', 'metricsToken'])
 

@@ -4,10 +4,12 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
+  type CaAlgorithm,
   createEnsureInitialAdministrator,
   createSecretBox,
   type InitialCredential,
   KEK_LENGTH,
+  type Pkcs11Config,
   type SecretBox,
   systemClock,
 } from '@yiqian/core'
@@ -22,9 +24,12 @@ import {
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import pino from 'pino'
+import type { AppServices } from './app.js'
 import { buildApp } from './app.js'
 import { auditCheckpointKeyPem, startAuditSchedule } from './audit/index.js'
 import { type Config, loadConfig } from './config.js'
+import { createDemoData, type DemoOutcome } from './demo.js'
+import { startCertificateSchedule } from './pki/jobs.js'
 import type { Readiness } from './routes/health.js'
 import { createAppServices } from './services.js'
 
@@ -108,15 +113,77 @@ interface Prepared {
   readonly config: Config
   readonly secretBox: SecretBox
   readonly storage: Storage
+  readonly services: AppServices
   readonly applied: readonly string[]
   /** The file the initial credential went to, when this start created it. */
   readonly credentialFile?: string
+  /** Certificate authorities this start created (`名称 (算法)`). */
+  readonly createdCas: readonly string[]
+  readonly demo?: DemoOutcome | undefined
 }
 
-/** Data folder, database, migrations and the bootstrap administrator: what `init` does and `serve` repeats. */
-async function prepare(env: NodeJS.ProcessEnv): Promise<Prepared> {
+export interface PrepareOptions {
+  /** Create the demonstration hospital with test staff and their certificates (once). */
+  readonly demo?: boolean | undefined
+  /** Hierarchies besides SM2 to create when missing (interoperability: ECDSA P-256, RSA-3072). */
+  readonly extraHierarchies?: readonly CaAlgorithm[] | undefined
+}
+
+/** Where relying parties reach /pki/…: the configured public URL, else this server's own address when it is fixed. */
+function publicBaseUrlOf(config: Config): string | undefined {
+  if (config.publicUrl) return config.publicUrl
+  if (config.port === 0) return undefined
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`
+}
+
+/** The HSM, when all three settings are given; a partial configuration is refused rather than ignored. */
+function pkcs11Of(config: Config): Pkcs11Config | undefined {
+  const { pkcs11Module: modulePath, pkcs11Token: token, pkcs11PinFile: pinSource } = config
+  if (!modulePath && !token && !pinSource) return undefined
+  if (!modulePath || !token || !pinSource) {
+    throw new Error(
+      'PKCS#11 配置不完整：须同时设置 YIQIAN_PKCS11_MODULE、YIQIAN_PKCS11_TOKEN 和 YIQIAN_PKCS11_PIN_FILE / ' +
+        'incomplete PKCS#11 configuration: set YIQIAN_PKCS11_MODULE, YIQIAN_PKCS11_TOKEN and YIQIAN_PKCS11_PIN_FILE together',
+    )
+  }
+  return { modulePath, token, pinSource }
+}
+
+const HIERARCHY_NAMES: Readonly<Record<CaAlgorithm, string>> = { sm2: 'SM2', 'ecdsa-p256': 'ECDSA', 'rsa-3072': 'RSA' }
+
+/** An SM2 root and issuing CA (and the other hierarchies asked for) when the database has none of that algorithm. */
+async function ensureHierarchies(
+  services: AppServices,
+  config: Config,
+  extra: readonly CaAlgorithm[],
+): Promise<string[]> {
+  const ca = services.ca
+  if (!ca) return []
+  const existing = await ca.list()
+  const created: string[] = []
+  for (const algorithm of new Set<CaAlgorithm>(['sm2', ...extra])) {
+    if (existing.some((c) => c.algorithm === algorithm && c.status === 'active' && c.parentId === undefined)) continue
+    const tag = HIERARCHY_NAMES[algorithm]
+    const { root, issuing } = await ca.createHierarchy(
+      {
+        algorithm,
+        names: {
+          root: { CN: `${config.caName} ${tag} 根 CA`, O: config.caName },
+          issuing: { CN: `${config.caName} ${tag} 签发 CA`, O: config.caName },
+        },
+      },
+      { actor: 'system', actorRole: '', source: 'local', requestId: 'init' },
+    )
+    created.push(`${root.name} / ${issuing.name} (${algorithm})`)
+  }
+  return created
+}
+
+/** Data folder, database, migrations, the bootstrap administrator and the CA: what `init` does and `serve` repeats. */
+async function prepare(env: NodeJS.ProcessEnv, options: PrepareOptions = {}): Promise<Prepared> {
   const config = loadConfig(env)
-  // Everything the server writes (database, WAL, credentials, later keys) is for its own user only.
+  // Everything the server writes (database, WAL, credentials, keys) is for its own user only.
   process.umask(0o077)
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const storage = openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
@@ -141,11 +208,49 @@ async function prepare(env: NodeJS.ProcessEnv): Promise<Prepared> {
     await ensureInitialAdministrator(async (credential) => {
       credentialFile = await writeInitialCredential(config.dataDir, credential)
     })
-    return { config, secretBox, storage, applied, ...(credentialFile && { credentialFile }) }
+    const services = createAppServices({
+      db: storage.db,
+      clock: systemClock,
+      secretBox,
+      clientCertificateHeader: config.clientCertificateHeader,
+      kek: kek.key,
+      publicBaseUrl: publicBaseUrlOf(config),
+      pkcs11: pkcs11Of(config),
+    })
+    const createdCas = await ensureHierarchies(services, config, options.extraHierarchies ?? [])
+    let demo: DemoOutcome | undefined
+    if (options.demo && services.ca && services.certificateIssuer) {
+      demo = await createDemoData(
+        { ...services, ca: services.ca, certificateIssuer: services.certificateIssuer },
+        config.dataDir,
+      )
+    }
+    return {
+      config,
+      secretBox,
+      storage,
+      services,
+      applied,
+      createdCas,
+      demo,
+      ...(credentialFile && { credentialFile }),
+    }
   } catch (error) {
     await storage.close()
     throw error
   }
+}
+
+function preparedLines(prepared: Prepared): string[] {
+  return [
+    ...prepared.createdCas.map((name) => `已创建 CA / certificate authority created: ${name}`),
+    ...(prepared.demo?.created
+      ? [
+          `演示数据（测试）/ demo data (TEST): ${prepared.demo.staff} 名测试人员 / test staff, ${prepared.demo.certificates} 张证书 / certificates`,
+          `测试手机密钥分量 / test phones' key shares: ${prepared.demo.sharesFile} (mode 0600)`,
+        ]
+      : []),
+  ]
 }
 
 function readinessOf(storage: Storage): Readiness {
@@ -181,8 +286,10 @@ function announce(lines: string[]): void {
   process.stderr.write(`${lines.join('\n')}\n`)
 }
 
-export async function init(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const { config, storage, applied, credentialFile } = await prepare(env)
+export async function init(env: NodeJS.ProcessEnv = process.env, options: PrepareOptions = {}): Promise<void> {
+  const prepared = await prepare(env, options)
+  const { config, storage, applied, credentialFile } = prepared
+  await prepared.services.keyStore?.close()
   await storage.close()
   announce([
     `医签 Yiqian ${VERSION}: 数据目录 / data folder ${config.dataDir}`,
@@ -191,6 +298,7 @@ export async function init(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     credentialFile
       ? `初始管理员凭据已写入 / initial administrator credential written to ${credentialFile} (mode 0600)`
       : '管理员已存在，未生成新凭据 / administrators exist; no new credential',
+    ...preparedLines(prepared),
   ])
 }
 
@@ -215,19 +323,14 @@ export interface RunningServer {
 
 export async function serve(
   env: NodeJS.ProcessEnv = process.env,
-  { handleSignals = true }: { handleSignals?: boolean } = {},
+  { handleSignals = true, ...options }: { handleSignals?: boolean } & PrepareOptions = {},
 ): Promise<RunningServer> {
-  const { config, secretBox, storage, applied, credentialFile } = await prepare(env)
+  const prepared = await prepare(env, options)
+  const { config, storage, applied, credentialFile, services } = prepared
   const logger = pino({
     level: config.logLevel,
     base: { service: 'yiqian', version: VERSION },
     redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-yiqian-signature"]'],
-  })
-  const services = createAppServices({
-    db: storage.db,
-    clock: systemClock,
-    secretBox,
-    clientCertificateHeader: config.clientCertificateHeader,
   })
   let app: FastifyInstance
   try {
@@ -254,6 +357,15 @@ export async function serve(
     retentionDays: async () => (await services.accounts.systemSettings()).value.auditRetentionDays,
     onError: (error) => logger.error({ err: error }, 'audit checkpoint or retention job failed'),
   })
+  // CRL refresh, OCSP responder renewal, expiry marking and expiry reminders; leases make several instances safe.
+  const certificateSchedule = startCertificateSchedule(services, {
+    onError: (error, job) => logger.error({ err: error, job }, 'certificate job failed'),
+    onRun: (run) =>
+      logger.info(
+        { job: run.job, status: run.status, ...(run.status === 'ran' && { result: run.result }) },
+        'certificate job',
+      ),
+  })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
@@ -264,6 +376,7 @@ export async function serve(
     ...(credentialFile
       ? [`初始管理员凭据已写入 / initial administrator credential written to ${credentialFile} (mode 0600)`]
       : []),
+    ...preparedLines(prepared),
   ])
 
   let closing: Promise<void> | undefined
@@ -278,6 +391,8 @@ export async function serve(
       try {
         await app.close()
         await auditSchedule.stop()
+        await certificateSchedule.stop()
+        await services.keyStore?.close()
         await storage.close()
         logger.info('stopped')
       } finally {

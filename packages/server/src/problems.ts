@@ -146,6 +146,11 @@ export const PROBLEMS: Readonly<Record<ProblemCode, Entry>> = {
     zh: '激活码无效、已使用或已过期',
     en: 'The activation code is not valid, already used or expired',
   },
+  ENROLMENT_INVALID: {
+    status: 400,
+    zh: '证书注册（密钥生成）失败，请重新开始',
+    en: 'Enrolment (key generation) failed; start again',
+  },
   CA_UNAVAILABLE: { status: 503, zh: '证书签发服务暂不可用', en: 'The certificate authority is not available' },
   KEY_FIELD_INVALID: { status: 400, zh: '密钥信息不合法', en: 'Key field is not valid' },
   CA_NOT_FOUND: { status: 404, zh: 'CA 不存在', en: 'Certificate authority not found' },

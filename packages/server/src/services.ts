@@ -2,9 +2,13 @@ import {
   type Clock,
   createAccessService,
   createAccountAdministration,
+  createCaCertificateIssuer,
   createCaService,
+  createKeyStore,
+  createPkcs11KeyStore,
   createSoftKeyStore,
   kekFromKeyFile,
+  type Pkcs11Config,
   type SecretBox,
 } from '@yiqian/core'
 import { createUnitOfWork, type Database } from '@yiqian/storage'
@@ -20,6 +24,7 @@ export function createAppServices({
   clientCertificateHeader,
   kek,
   publicBaseUrl,
+  pkcs11,
 }: {
   db: Kysely<Database>
   clock: Clock
@@ -30,13 +35,26 @@ export function createAppServices({
   kek?: Uint8Array | undefined
   /** Where relying parties reach /pki/… (written into certificates as CRL, OCSP and caIssuers URLs). */
   publicBaseUrl?: string | undefined
+  /** An HSM: new ECDSA and RSA CA keys are generated in it (other keys stay in the soft store). */
+  pkcs11?: Pkcs11Config | undefined
 }): AppServices {
   const uow = createUnitOfWork(db, clock)
   const clientSystems = createClientSystemAuthenticator(
     { uow, clock, secretBox },
     { certificateFingerprintHeader: clientCertificateHeader },
   )
-  const keyStore = kek ? createSoftKeyStore({ uow, clock, kek: kekFromKeyFile(kek) }) : undefined
+  const soft = kek ? createSoftKeyStore({ uow, clock, kek: kekFromKeyFile(kek) }) : undefined
+  const keyStore =
+    soft &&
+    createKeyStore({
+      soft,
+      ...(pkcs11 && {
+        pkcs11: createPkcs11KeyStore({ ...pkcs11, uow, clock }),
+        // SM2 needs vendor mechanisms the adapter does not speak yet: SM2 CA keys stay soft (sealed under the KEK).
+        placeKey: (spec) => (spec.purpose === 'ca' && spec.algorithm !== 'sm2' ? 'pkcs11' : 'soft'),
+      }),
+    })
+  const ca = keyStore && createCaService({ uow, clock, keyStore, publicBaseUrl })
   return {
     uow,
     clock,
@@ -46,6 +64,7 @@ export function createAppServices({
     accounts: createAccountAdministration({ uow, clock }),
     authenticators: [clientSystems],
     keyStore,
-    ca: keyStore && createCaService({ uow, clock, keyStore, publicBaseUrl }),
+    ca,
+    certificateIssuer: ca && createCaCertificateIssuer({ uow, ca }),
   }
 }

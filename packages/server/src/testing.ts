@@ -9,10 +9,12 @@ import {
   newAccount,
   type Role,
   requestSignature,
+  type StaffMember,
   systemClock,
   totpCode,
 } from '@yiqian/core'
-import { bytesToHex, sm3 } from '@yiqian/gm'
+import { bytesToHex, createSigner, generateSm2KeyPair, sm2PrivateKeyToPem, sm3 } from '@yiqian/gm'
+import { buildCsr, csrToPem } from '@yiqian/pki'
 import { type DialectName, migrateToLatest, openStorage, type Storage } from '@yiqian/storage'
 import { createTestDatabase, type TestDatabase } from '@yiqian/storage/testing'
 import type { FastifyInstance } from 'fastify'
@@ -31,13 +33,24 @@ export interface TestApp {
 }
 
 export async function createTestApp(
-  options: { dialect?: DialectName; clock?: Clock; services?: (base: AppServices) => AppServices } = {},
+  options: {
+    dialect?: DialectName
+    clock?: Clock
+    services?: (base: AppServices) => AppServices
+    /** With a key store under a random KEK, the CA service and the RA's issuer (no hierarchy yet). */
+    ca?: boolean
+  } = {},
 ): Promise<TestApp> {
   const testDb: TestDatabase = await createTestDatabase(options.dialect ?? 'sqlite')
   const storage = openStorage({ databaseUrl: testDb.databaseUrl, dataDir: testDb.dataDir })
   await migrateToLatest(storage.db)
   const clock = options.clock ?? systemClock
-  const base = createAppServices({ db: storage.db, clock, secretBox: createSecretBox(randomBytes(32)) })
+  const base = createAppServices({
+    db: storage.db,
+    clock,
+    secretBox: createSecretBox(randomBytes(32)),
+    ...(options.ca && { kek: randomBytes(32), publicBaseUrl: 'http://127.0.0.1' }),
+  })
   const services = options.services ? options.services(base) : base
   const app = await buildApp({
     version: '0.0.0-test',
@@ -171,4 +184,61 @@ export async function registerClientSystem(
       }
     },
   }
+}
+
+/** A PKCS #10 request (PEM) for a fresh SM2 key, signed by it; the subject is ignored by the RA. */
+export async function sm2Csr(): Promise<string> {
+  const { privateKey } = generateSm2KeyPair()
+  return csrToPem(
+    await buildCsr({ subject: [{ CN: 'test applicant' }], signer: createSigner(sm2PrivateKeyToPem(privateKey)) }),
+  )
+}
+
+/** An institution with two departments and `count` active staff members (employee numbers E1…), for RA tests. */
+export async function seedStaff(
+  testApp: TestApp,
+  count: number,
+): Promise<{ institutionId: string; departmentIds: [string, string]; staffIds: string[] }> {
+  const now = testApp.clock.now()
+  const institutionId = randomUUID()
+  const departmentIds: [string, string] = [randomUUID(), randomUUID()]
+  const staff: StaffMember[] = Array.from({ length: count }, (_, i) => ({
+    id: randomUUID(),
+    institutionId,
+    employeeNumber: `E${i + 1}`,
+    name: `员工${i + 1}`,
+    title: '医师',
+    departmentIds: [departmentIds[i % 2] as string],
+    status: 'active',
+    phone: undefined,
+    idDocument: undefined,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  }))
+  await testApp.services.uow.run(async (tx) => {
+    await tx.institutions.insert({
+      id: institutionId,
+      code: `H-${institutionId.slice(0, 8)}`,
+      name: '测试医院',
+      parentId: undefined,
+      createdAt: now,
+      version: 1,
+    })
+    await tx.departments.insertMany(
+      departmentIds.map((id, i) => ({
+        id,
+        institutionId,
+        code: `D${i}`,
+        name: i === 0 ? '心内科' : '外科',
+        parentId: undefined,
+        status: 'active' as const,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+      })),
+    )
+    for (let i = 0; i < staff.length; i += 1000) await tx.staff.insertMany(staff.slice(i, i + 1000))
+  })
+  return { institutionId, departmentIds, staffIds: staff.map((s) => s.id) }
 }

@@ -161,6 +161,11 @@ export interface Database {
   certificate_authorities: CertificateAuthoritiesTable
   certificates: CertificatesTable
   certificate_applications: CertificateApplicationsTable
+  job_leases: JobLeasesTable
+  certificate_reminders: CertificateRemindersTable
+  notifications: NotificationsTable
+  staff_keys: StaffKeysTable
+  enrolment_sessions: EnrolmentSessionsTable
 }
 
 /** A clinical system's registration; the secrets are SecretBox-sealed, lists are JSON arrays. */
@@ -231,7 +236,34 @@ export interface CertificateApplicationsTable {
   certificate_serial: string | null
   version: number
   created_at: string
+  /** SubjectPublicKeyInfo (base64 DER) once known (0009-enrolment). */
+  public_key: string | null
+  /** 'csr' | 'two-party'. */
+  key_origin: string | null
   updated_at: string
+}
+
+/** The server's sealed share of two-party staff keys (0009-enrolment). */
+export interface StaffKeysTable {
+  id: string
+  staff_id: string
+  application_id: string
+  public_key: string
+  server_share: string
+  status: string
+  certificate_id: string | null
+  created_at: string
+  version: number
+}
+
+/** Two-party key generation sessions between the phone's commit and reveal (0009-enrolment). */
+export interface EnrolmentSessionsTable {
+  id: string
+  application_id: string
+  session: string
+  created_at: string
+  expires_at: string
+  completed_at: string | null
 }
 
 export type { Generated }
@@ -277,4 +309,42 @@ export interface CertificatesTable {
   der: string
   version: number
   created_at: string
+}
+
+/** Job leases (0010-certificate-jobs): one row per scheduled job; who may run it until `expires_at`. */
+export interface JobLeasesTable {
+  name: string
+  holder: string
+  expires_at: string
+  run_count: number
+  last_started_at: string | null
+  last_finished_at: string | null
+  last_outcome: string | null
+  last_error: string | null
+}
+
+/** Certificate expiry reminders (0010-certificate-jobs), one per certificate and threshold. */
+export interface CertificateRemindersTable {
+  certificate_id: string
+  days_before: number
+  staff_id: string
+  serial: string
+  not_after: string
+  created_at: string
+  delivered_at: string | null
+  attempts: number
+  last_error: string | null
+  next_attempt_at: string | null
+}
+
+/** In-app notifications for staff (0010-certificate-jobs); `body` is JSON text. */
+export interface NotificationsTable {
+  id: string
+  staff_id: string
+  kind: string
+  title_zh: string
+  title_en: string
+  body: string
+  created_at: string
+  read_at: string | null
 }

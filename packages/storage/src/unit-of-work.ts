@@ -8,8 +8,16 @@ import {
 } from './repositories/audit-checkpoints.js'
 import { auditLog } from './repositories/audit-log.js'
 import { certificateAuthorityRepository } from './repositories/ca.js'
+import {
+  certificateJobRepository,
+  jobLeaseRepository,
+  notificationRepository,
+  reminderRepository,
+} from './repositories/certificate-jobs.js'
+import { certificateQueryRepository } from './repositories/certificate-queries.js'
 import { certificateRepository } from './repositories/certificates.js'
 import { clientSystemRepository, requestNonceRepository } from './repositories/client-systems.js'
+import { enrolmentSessionRepository, staffKeyRepository } from './repositories/enrolment.js'
 import { keyRepository } from './repositories/keys.js'
 import { departmentRepository, institutionRepository, staffRepository } from './repositories/organisation.js'
 import { raApplicationRepository } from './repositories/ra-applications.js'
@@ -34,7 +42,14 @@ export function repositoriesOf(db: Kysely<Database>, clock: Clock): Repositories
     keys: keyRepository(db),
     certificateAuthorities: certificateAuthorityRepository(db),
     certificates: certificateRepository(db),
+    jobLeases: jobLeaseRepository(db),
+    certificateJobs: certificateJobRepository(db),
+    reminders: reminderRepository(db),
+    notifications: notificationRepository(db),
+    certificateQueries: certificateQueryRepository(db),
     raApplications: raApplicationRepository(db),
+    staffKeys: staffKeyRepository(db),
+    enrolmentSessions: enrolmentSessionRepository(db),
   }
 }
 

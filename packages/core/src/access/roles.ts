@@ -45,6 +45,20 @@ export const PERMISSIONS = {
   'ra.read': ['ra-officer', 'dept-manager'],
   'ra.apply': ['ra-officer'],
   'ra.approve': ['ra-officer'],
+  /** Issued certificates: search, detail, download (department managers: their departments). */
+  'certificates.read': ['ra-officer', 'dept-manager'],
+  /** Revoke, suspend, resume (启/停) issued certificates. */
+  'certificates.manage': ['ra-officer'],
+  /** The status of one certificate, for relying applications. */
+  'certificates.status': ['client-system', 'ra-officer'],
+  /** Certificate reports by institution, department and period, with export. */
+  'reports.read': ['ra-officer', 'dept-manager'],
+  /** The certificate authorities: hierarchy creation, CA key import, OCSP responder renewal. */
+  'ca.read': ['sysadmin', 'secadmin', 'ra-officer'],
+  'ca.manage': ['sysadmin'],
+  /** The expiry-reminder policy (days before, webhook to the HIS). */
+  'reminders.read': ['secadmin', 'ra-officer'],
+  'reminders.write': ['secadmin'],
 } as const satisfies Record<string, readonly Role[]>
 
 export type Permission = keyof typeof PERMISSIONS

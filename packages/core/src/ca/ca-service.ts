@@ -22,7 +22,14 @@ import {
   serialToHex,
 } from '@yiqian/pki'
 import type { ActorContext } from '../access/principal.js'
-import { type CertificateEvent, type RevocationReason, transitionCertificate } from '../certificates/lifecycle.js'
+import {
+  type CertificateEvent,
+  type CertificateRecord,
+  type LifecyclePolicy,
+  type RevocationReason,
+  type Transition,
+  transitionCertificate,
+} from '../certificates/lifecycle.js'
 import {
   builtInProfile,
   type CertificateRequest,
@@ -160,6 +167,11 @@ function certificateNotFound(serial: string): DomainError {
   })
 }
 
+export interface CertificateStatusChange {
+  readonly certificate: IssuedCertificate
+  readonly transition: Transition<CertificateRecord>
+}
+
 export interface CaService {
   createHierarchy(
     input: CreateHierarchyInput,
@@ -177,6 +189,18 @@ export interface CaService {
     signer: Signer,
   ): Promise<IssuedCertificate>
   signerFor(caId: string): Promise<Signer>
+  /**
+   * A lifecycle event on one certificate inside the caller's unit of work, its issuer's CRL republished there when
+   * the status changed. The transition is returned too: renewal and recovery open an application with it.
+   */
+  changeWithin(
+    tx: Repositories,
+    certificateId: string,
+    event: CertificateEvent,
+    actor: ActorContext,
+    signer: Signer,
+    policy?: LifecyclePolicy,
+  ): Promise<CertificateStatusChange>
   revoke(
     ref: SerialReference,
     reason: RevocationReason,
@@ -312,7 +336,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
         id: ca.id,
       })
     }
-    const caCert = parseCertificate(ca.certificate)
+    const caCert = caCertificateOf(ca)
     const now = clock.now()
     const plan = planCertificateOrThrow(
       profile,
@@ -426,31 +450,42 @@ export function createCaService(deps: CaServiceDeps): CaService {
     return { certificate, signer: await signerFor(certificate.issuerId) }
   }
 
+  /**
+   * Applies a lifecycle event to one certificate inside the caller's unit of work and republishes its issuer's CRL
+   * there: the change and the CRL that shows it commit together. `signer` is the issuer's, loaded beforehand.
+   */
+  async function changeWithin(
+    tx: Repositories,
+    certificateId: string,
+    event: CertificateEvent,
+    actor: ActorContext,
+    signer: Signer,
+    policy: LifecyclePolicy = { fourEyes: false },
+  ): Promise<CertificateStatusChange> {
+    const current = await tx.certificates.find(certificateId)
+    if (!current) throw certificateNotFound(certificateId)
+    const next = transitionCertificate(current, event, { actor, now: clock.now(), policy })
+    const saved: IssuedCertificate = { ...current, ...next.state }
+    if (!(await tx.certificates.update(saved))) {
+      throw new DomainError(
+        'VERSION_CONFLICT',
+        `证书 ${current.serialHex} 已被他人修改 / certificate ${current.serialHex} was changed meanwhile`,
+        { id: current.id },
+      )
+    }
+    await tx.audit.append({ ...next.audit, data: { ...next.audit.data, issuer: current.issuerId } })
+    // Renewal leaves the certificate as it was (only its version moves): nothing for the CRL to say.
+    if (saved.status !== current.status || saved.revocation !== current.revocation) {
+      await publishCrl(tx, await loadCa(tx, current.issuerId), signer, actor)
+    }
+    return { certificate: saved, transition: next }
+  }
+
   async function change(ref: SerialReference, event: CertificateEvent, actor: ActorContext) {
     const { certificate, signer } = await locate(ref)
     // Two changes under one CA race for the next CRL number; the loser starts again on what the winner committed.
     return retryOnConflict(() =>
-      uow.run(async (tx) => {
-        const current = await tx.certificates.find(certificate.id)
-        if (!current) throw certificateNotFound(certificate.serialHex)
-        const next = transitionCertificate(current, event, {
-          actor,
-          now: clock.now(),
-          policy: { fourEyes: false },
-        })
-        const saved: IssuedCertificate = { ...current, ...next.state }
-        if (!(await tx.certificates.update(saved))) {
-          throw new DomainError(
-            'VERSION_CONFLICT',
-            `证书 ${current.serialHex} 已被他人修改 / certificate ${current.serialHex} was changed meanwhile`,
-            { id: current.id },
-          )
-        }
-        await tx.audit.append({ ...next.audit, data: { ...next.audit.data, issuer: current.issuerId } })
-        const ca = await loadCa(tx, current.issuerId)
-        await publishCrl(tx, ca, signer, actor)
-        return saved
-      }),
+      uow.run(async (tx) => (await changeWithin(tx, certificate.id, event, actor, signer)).certificate),
     )
   }
 
@@ -668,6 +703,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
 
     issueWithin,
     signerFor,
+    changeWithin,
 
     revoke(ref, reason, actor, options = {}) {
       return change(

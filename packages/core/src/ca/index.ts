@@ -1,6 +1,7 @@
 export type {
   CaService,
   CaServiceDeps,
+  CertificateStatusChange,
   CreateHierarchyInput,
   IssueCertificateInput,
   SerialReference,
@@ -23,3 +24,21 @@ export type {
   IssuedCertificateRepository,
 } from './certificate-authority.js'
 export { CA_ALGORITHMS, CA_LIMITS, CA_STATUSES } from './certificate-authority.js'
+export type {
+  CertificateJobDeps,
+  CertificateJobRepository,
+  CrlRefreshResult,
+  JobLease,
+  JobLeaseRepository,
+  JobOutcome,
+  MarkExpiredResult,
+  OcspRenewalResult,
+} from './jobs.js'
+export {
+  CERTIFICATE_JOB_LIMITS,
+  JOB_OUTCOMES,
+  jobActor,
+  markExpiredCertificates,
+  refreshCrls,
+  renewOcspResponders,
+} from './jobs.js'

@@ -25,11 +25,12 @@ export {
   PKCS8_MAX_BYTES,
   signatureAlgorithmOf,
 } from './key-store.js'
+export type { KeyPlacement, KeyStores } from './key-store-router.js'
 export { createKeyStore } from './key-store-router.js'
 export type { KeyUri, Pkcs11KeyUri, SoftKeyUri } from './key-uri.js'
 export { formatKeyUri, KEY_URI_MAX_LENGTH, parseKeyUri, SOFT_KEY_ID_PATTERN, softKeyUri } from './key-uri.js'
-export type { Pkcs11Config } from './pkcs11-key-store.js'
-export { createPkcs11KeyStore, PKCS11_NOT_IMPLEMENTED } from './pkcs11-key-store.js'
+export type { Pkcs11Config, Pkcs11KeyStoreDeps } from './pkcs11-key-store.js'
+export { createPkcs11KeyStore, PKCS11_NOT_CONFIGURED } from './pkcs11-key-store.js'
 export type { KekRotation, KeyRepository, SoftKeyStore, SoftKeyStoreDeps, StoredKey } from './soft-key-store.js'
 export {
   createSoftKeyStore,

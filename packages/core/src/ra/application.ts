@@ -4,7 +4,17 @@
  * requested subject, the holder's department at the time of applying (for scope and filtering), the one-time
  * activation code for self-service enrolment, and the serial once the CA has issued.
  */
-import type { ApplicationPurpose, ApplicationState, CertificateApplication } from '../certificates/lifecycle.js'
+
+import type { ActorContext } from '../access/principal.js'
+import type {
+  ApplicationPurpose,
+  ApplicationState,
+  CertificateApplication,
+  CertificateEvent,
+  CertificateRecord,
+  LifecyclePolicy,
+  Transition,
+} from '../certificates/lifecycle.js'
 import type { Repositories } from '../unit-of-work.js'
 
 export const APPLICATION_KINDS = ['apply', 'renew', 'recover'] as const
@@ -47,8 +57,17 @@ export interface RaApplication extends CertificateApplication {
   readonly activation: ActivationCode | undefined
   /** The certificate serial (hex) once issued. */
   readonly serialHex: string | undefined
+  /**
+   * The SubjectPublicKeyInfo (DER) the certificate is issued for, once known: from a CSR whose signature proved
+   * possession, or the joint public key of a two-party key generation with the holder's phone.
+   */
+  readonly publicKey: Uint8Array | undefined
+  readonly keyOrigin: KeyOrigin | undefined
   readonly updatedAt: Date
 }
+
+export const KEY_ORIGINS = ['csr', 'two-party'] as const
+export type KeyOrigin = (typeof KEY_ORIGINS)[number]
 
 export interface RaApplicationQuery {
   readonly status?: ApplicationState | undefined
@@ -73,12 +92,36 @@ export interface RaApplicationRepository {
 }
 
 /**
- * The port the CA service implements. Called inside the unit of work that marks the application issued, with that
- * unit of work's repositories, so the CA's certificate row commits (or rolls back) together with the application.
+ * The port a certificate authority implements for the RA (our own CA is the first adapter; an external CA's would
+ * call out to it). `prepare` runs before the unit of work opens and loads what issuing needs (the CA's signer); the
+ * prepared issuer then works inside the unit of work that marks the application issued, with that unit of work's
+ * repositories, so the certificate row commits (or rolls back) together with the application.
  */
 export interface CertificateIssuer {
-  issue(
-    application: RaApplication,
+  /** `certificates`: existing certificates the prepared issuer will change (their issuers' signers are loaded too). */
+  prepare(options?: { readonly certificates?: readonly string[] | undefined }): Promise<PreparedIssuer>
+}
+
+export interface IssuedReference {
+  readonly certificateId: string
+  readonly serial: string
+  readonly issuerId: string
+  /** DER. */
+  readonly certificate: Uint8Array
+}
+
+export interface PreparedIssuer {
+  /** Issues the application's certificate for `application.publicKey` (which the RA has checked is present). */
+  issue(tx: Repositories, application: RaApplication, actor: ActorContext): Promise<IssuedReference>
+  /**
+   * A lifecycle event on a certificate named in `prepare` (renew, recover, supersede), its issuer's CRL republished
+   * in the same unit of work when the status changes. VERSION_CONFLICT when it changed meanwhile.
+   */
+  change(
     tx: Repositories,
-  ): Promise<{ readonly serial: string; readonly certificateId?: string | undefined }>
+    certificateId: string,
+    event: CertificateEvent,
+    actor: ActorContext,
+    policy?: LifecyclePolicy,
+  ): Promise<{ readonly certificate: CertificateRecord; readonly transition: Transition<CertificateRecord> }>
 }

@@ -1,10 +1,14 @@
 import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto'
+import { csrFromPem, parseCsr, verifyCsr } from '@yiqian/pki'
 import type { ActorContext, Principal } from '../access/principal.js'
 import type { AuditEvent } from '../audit/audit-record.js'
+import { describePublicKey } from '../ca/ca-service.js'
 import {
   APPLICATION_TRANSITIONS,
+  type CertificateRecord,
   type LifecyclePolicy,
   openApplication,
+  type Transition,
   type TransitionContext,
   transitionApplication,
 } from '../certificates/lifecycle.js'
@@ -17,6 +21,8 @@ import type { Repositories, UnitOfWork } from '../unit-of-work.js'
 import {
   type ApplicationKind,
   type CertificateIssuer,
+  type IssuedReference,
+  type PreparedIssuer,
   PURPOSE_OF_KIND,
   RA_LIMITS,
   type RaApplication,
@@ -26,6 +32,9 @@ import {
 /** The settings key of the RA policy; absent means the safe default (four-eyes on). */
 export const RA_POLICY_KEY = 'ra.policy'
 export const DEFAULT_RA_POLICY: LifecyclePolicy = { fourEyes: true }
+
+/** Applications approved (and issued) per unit of work in a bulk approval. */
+const BULK_CHUNK = 100
 
 export interface RaDeps {
   readonly uow: UnitOfWork
@@ -45,6 +54,8 @@ export interface ApplyInput {
   /** The certificate a renewal or recovery replaces. */
   readonly replaces?: string | undefined
   readonly subject?: Readonly<Record<string, string>> | undefined
+  /** A PKCS #10 request (PEM or DER) whose key the certificate is for; else the phone's two-party enrolment gives it. */
+  readonly csr?: string | Uint8Array | undefined
 }
 
 export interface BulkApplyInput {
@@ -53,6 +64,25 @@ export interface BulkApplyInput {
   /** Every active staff member of this department (and its sub-departments when `includeSubDepartments`). */
   readonly departmentId?: string | undefined
   readonly includeSubDepartments?: boolean | undefined
+  /** CSRs (PEM or DER) by staff id, for keys made elsewhere (a smart-card bureau, a migration). */
+  readonly csrs?: Readonly<Record<string, string | Uint8Array>> | undefined
+}
+
+export interface BulkApprovalItem {
+  readonly applicationId: string
+  readonly outcome: 'approved' | 'issued' | 'skipped'
+  /** For approved applications without a key: the one-time activation code for the holder's phone. */
+  readonly activationCode?: string | undefined
+  readonly serial?: string | undefined
+  readonly code?: string | undefined
+  readonly message?: string | undefined
+}
+
+export interface BulkApprovalResult {
+  readonly approved: number
+  readonly issued: number
+  readonly skipped: number
+  readonly results: readonly BulkApprovalItem[]
 }
 
 export interface BulkItemResult {
@@ -71,8 +101,12 @@ export interface BulkApplyResult {
 
 export interface Approval {
   readonly application: RaApplication
-  /** Shown once to the officer (for the holder's phone); only its keyed hash is stored. */
-  readonly activationCode: string
+  /**
+   * Shown once to the officer (for the holder's phone); only its keyed hash is stored. Undefined when the key was
+   * already known and the certificate was issued at once.
+   */
+  readonly activationCode: string | undefined
+  readonly issued?: IssuedReference | undefined
 }
 
 function notFound(id: string): DomainError {
@@ -118,6 +152,46 @@ function checkSubject(subject: Readonly<Record<string, string>> | undefined): Re
     }
   }
   return Object.fromEntries(entries.map(([k, v]) => [k, v.trim()]))
+}
+
+const CSR_MAX_BYTES = 16 * 1024
+
+/**
+ * The public key of a PKCS #10 request whose signature verifies (proof of possession); INVALID_INPUT naming `field`
+ * for anything else.
+ */
+export async function publicKeyFromCsr(csr: string | Uint8Array, field = 'csr'): Promise<Uint8Array> {
+  const bad = (zh: string, en: string) => new DomainError('INVALID_INPUT', `${field}: ${zh} / ${en}`, { field })
+  let der: Uint8Array
+  if (typeof csr === 'string') {
+    if (csr.length > CSR_MAX_BYTES * 2) throw bad('过长', 'too long')
+    const text = csr.trim()
+    try {
+      der = text.startsWith('-----') ? csrFromPem(text) : new Uint8Array(Buffer.from(text, 'base64'))
+    } catch {
+      throw bad('不是 PEM 格式的证书请求', 'not a PEM certificate request')
+    }
+  } else if (csr instanceof Uint8Array) {
+    der = csr
+  } else {
+    throw bad('应为 PKCS #10 证书请求', 'must be a PKCS #10 certificate request')
+  }
+  if (der.length === 0 || der.length > CSR_MAX_BYTES) throw bad('长度不合法', 'empty or too large')
+  let parsed: ReturnType<typeof parseCsr>
+  try {
+    parsed = parseCsr(der)
+  } catch {
+    throw bad('无法解析证书请求', 'not a PKCS #10 certificate request that can be read')
+  }
+  let valid = false
+  try {
+    valid = await verifyCsr(parsed)
+  } catch {
+    valid = false
+  }
+  if (!valid) throw bad('签名无效：请求未由其中的密钥签名', 'the request is not signed by the key it contains')
+  describePublicKey(parsed.subjectPublicKeyInfo)
+  return parsed.subjectPublicKeyInfo
 }
 
 function checkProfileId(profileId: string): string {
@@ -179,7 +253,13 @@ export function createRaUseCases(deps: RaDeps) {
 
   function newApplication(
     member: StaffMember,
-    input: { profileId: string; kind: ApplicationKind; replaces?: string | undefined; subject: Record<string, string> },
+    input: {
+      profileId: string
+      kind: ApplicationKind
+      replaces?: string | undefined
+      subject: Record<string, string>
+      publicKey?: Uint8Array | undefined
+    },
     ctx: TransitionContext,
   ): { application: RaApplication; audit: AuditEvent } {
     const opened = openApplication(
@@ -200,6 +280,8 @@ export function createRaUseCases(deps: RaDeps) {
       subject: input.subject,
       activation: undefined,
       serialHex: undefined,
+      publicKey: input.publicKey,
+      keyOrigin: input.publicKey ? 'csr' : undefined,
       updatedAt: ctx.now,
     }
     return {
@@ -228,6 +310,168 @@ export function createRaUseCases(deps: RaDeps) {
     }
   }
 
+  function newActivation(id: string, code: string, now: Date): RaApplication['activation'] {
+    return {
+      hash: activationHash(id, code),
+      expiresAt: new Date(now.getTime() + RA_LIMITS.activationHours * 3600_000),
+      attempts: 0,
+      redeemedAt: undefined,
+    }
+  }
+
+  /**
+   * The CA's prepared issuer for these applications (signers of the CAs of the certificates they replace included),
+   * loaded before any unit of work. `required: false`: undefined when no CA is connected (approval still works).
+   */
+  async function prepareIssuer(
+    ids: readonly string[],
+    { required }: { required: boolean },
+  ): Promise<PreparedIssuer | undefined> {
+    const issuer = deps.issuer
+    if (!issuer) {
+      if (!required) return undefined
+      throw new DomainError('CA_UNAVAILABLE', '证书签发服务未启用 / the certificate authority is not available')
+    }
+    const replaced = await uow.run(async (tx) => {
+      const out: string[] = []
+      for (const id of ids.slice(0, RA_LIMITS.bulkItems)) {
+        const application = typeof id === 'string' ? await tx.raApplications.find(id) : undefined
+        if (application?.replaces) out.push(application.replaces)
+      }
+      return out
+    })
+    try {
+      return await issuer.prepare({ certificates: replaced })
+    } catch (error) {
+      if (!required && isDomainError(error, 'CA_UNAVAILABLE')) return undefined
+      throw error
+    }
+  }
+
+  async function certificateIssuer(certificateIds: readonly string[]): Promise<PreparedIssuer> {
+    if (!deps.issuer) {
+      throw new DomainError('CA_UNAVAILABLE', '证书签发服务未启用 / the certificate authority is not available')
+    }
+    return deps.issuer.prepare({ certificates: certificateIds })
+  }
+
+  /** The staff member holding a certificate, when the principal may act on it (out of scope reads as not found). */
+  async function certificateHolder(
+    tx: Repositories,
+    principal: Principal,
+    certificateId: string,
+  ): Promise<StaffMember> {
+    const certificate = typeof certificateId === 'string' ? await tx.certificates.find(certificateId) : undefined
+    const member = certificate?.staffId ? await tx.staff.find(certificate.staffId) : undefined
+    if (!certificate || !member || !inScope(await scopeOf(tx, principal), member.departmentIds)) {
+      throw new DomainError('CERTIFICATE_NOT_FOUND', `证书 ${certificateId} 不存在 / no certificate ${certificateId}`, {
+        field: 'certificateId',
+        id: String(certificateId).slice(0, 64),
+      })
+    }
+    return member
+  }
+
+  /** Inserts the application a renew or recover transition opened, with its audit event. */
+  async function insertOpened(
+    tx: Repositories,
+    member: StaffMember,
+    transition: Transition<CertificateRecord>,
+    kind: ApplicationKind,
+  ): Promise<RaApplication> {
+    const opened = transition.application
+    if (!opened || !transition.applicationAudit) throw new Error(`${kind} opened no application`)
+    const application: RaApplication = {
+      ...opened,
+      applicationKind: kind,
+      institutionId: member.institutionId,
+      departmentId: member.departmentIds[0],
+      subject: {},
+      activation: undefined,
+      serialHex: undefined,
+      publicKey: undefined,
+      keyOrigin: undefined,
+      updatedAt: clock.now(),
+    }
+    await tx.raApplications.insertMany([application])
+    await tx.audit.append({
+      ...transition.applicationAudit,
+      data: { ...transition.applicationAudit.data, kind, departmentId: application.departmentId },
+    })
+    return application
+  }
+
+  async function approveWithin(
+    tx: Repositories,
+    prepared: PreparedIssuer | undefined,
+    application: RaApplication,
+    ctx: TransitionContext,
+  ): Promise<Approval> {
+    const t = transitionApplication(application, { type: 'approve' }, ctx)
+    if (application.publicKey && prepared) {
+      const approved = await save(tx, { ...application, ...t.state, updatedAt: ctx.now }, t.audit)
+      const done = await issueWithin(tx, prepared, approved, ctx)
+      return { application: done.application, activationCode: undefined, issued: done.issued }
+    }
+    const code = newActivationCode()
+    const next: RaApplication = {
+      ...application,
+      ...t.state,
+      updatedAt: ctx.now,
+      activation: newActivation(application.id, code, ctx.now),
+    }
+    // The audit event says a code was issued and until when, never the code.
+    const audit = {
+      ...t.audit,
+      data: { ...t.audit.data, activationExpiresAt: next.activation?.expiresAt.toISOString() },
+    }
+    return { application: await save(tx, next, audit), activationCode: code }
+  }
+
+  /** Issues an approved application that has its key, marks it issued, and supersedes what a renewal replaces. */
+  async function issueWithin(
+    tx: Repositories,
+    prepared: PreparedIssuer,
+    application: RaApplication,
+    ctx: TransitionContext,
+  ): Promise<{ application: RaApplication; issued: IssuedReference }> {
+    if (APPLICATION_TRANSITIONS[application.status].issue === undefined) {
+      throw new DomainError(
+        'INVALID_TRANSITION',
+        `证书申请 ${application.id} 处于 ${application.status} 状态，不能签发 / application ${application.id} is ${application.status}; issue is not allowed`,
+        { id: application.id, from: application.status, event: 'issue' },
+      )
+    }
+    if (!application.publicKey) {
+      throw new DomainError(
+        'INVALID_INPUT',
+        'csr: 尚无密钥：请提交证书请求，或由持有人用激活码在手机上注册 / no key yet: give a CSR, or let the holder enrol the phone with the activation code',
+        { field: 'csr' },
+      )
+    }
+    const issued = await prepared.issue(tx, application, ctx.actor)
+    const t = transitionApplication(
+      application,
+      { type: 'issue', certificateId: issued.certificateId, serialHex: issued.serial },
+      ctx,
+    )
+    const next = await save(tx, { ...application, ...t.state, serialHex: issued.serial, updatedAt: ctx.now }, t.audit)
+    if (application.applicationKind === 'renew' && application.replaces) {
+      const old = await tx.certificates.find(application.replaces)
+      // A certificate revoked or expired meanwhile has nothing left to supersede.
+      if (old && (old.status === 'active' || old.status === 'suspended')) {
+        await prepared.change(
+          tx,
+          old.id,
+          { type: 'supersede', byCertificateId: issued.certificateId },
+          ctx.actor,
+          ctx.policy,
+        )
+      }
+    }
+    return { application: next, issued }
+  }
+
   return {
     /** One application by an RA officer for one staff member. */
     async apply(principal: Principal, actor: ActorContext, input: ApplyInput): Promise<RaApplication> {
@@ -239,6 +483,7 @@ export function createRaUseCases(deps: RaDeps) {
           field: 'replaces',
         })
       }
+      const publicKey = input.csr === undefined ? undefined : await publicKeyFromCsr(input.csr)
       return uow.run(async (tx) => {
         const now = clock.now()
         const ctx: TransitionContext = { actor, now, policy: await raPolicyOf(tx) }
@@ -248,7 +493,7 @@ export function createRaUseCases(deps: RaDeps) {
         if ((await tx.raApplications.staffWithOpenApplications([member.id])).size > 0) throw openProblem(member.id)
         const { application, audit } = newApplication(
           member,
-          { profileId, kind, replaces: input.replaces, subject },
+          { profileId, kind, replaces: input.replaces, subject, publicKey },
           ctx,
         )
         await tx.raApplications.insertMany([application])
@@ -282,6 +527,26 @@ export function createRaUseCases(deps: RaDeps) {
             field: 'staffIds',
           },
         )
+      }
+      // Each CSR's signature is checked before the unit of work opens; a bad one skips its staff member only.
+      const keys = new Map<string, Uint8Array | DomainError>()
+      const csrs = Object.entries(input.csrs ?? {})
+      if (csrs.length > RA_LIMITS.bulkItems) {
+        throw new DomainError(
+          'INVALID_INPUT',
+          `csrs: 最多 ${RA_LIMITS.bulkItems} 个 / at most ${RA_LIMITS.bulkItems}`,
+          {
+            field: 'csrs',
+          },
+        )
+      }
+      for (const [staffId, csr] of csrs) {
+        try {
+          keys.set(staffId, await publicKeyFromCsr(csr, `csrs.${staffId}`))
+        } catch (error) {
+          if (!isDomainError(error)) throw error
+          keys.set(staffId, error)
+        }
       }
       return uow.run(async (tx) => {
         const now = clock.now()
@@ -321,12 +586,18 @@ export function createRaUseCases(deps: RaDeps) {
             problem = new DomainError('INVALID_INPUT', `人员 ${staffId} 重复 / listed twice`, { field: 'staffIds' })
           }
           if (!problem && open.has(staffId)) problem = openProblem(staffId)
+          const key = keys.get(staffId)
+          if (!problem && key instanceof DomainError) problem = key
           seen.add(staffId)
           if (problem || !member) {
             results.push({ staffId, outcome: 'skipped', code: problem?.code, message: problem?.message })
             continue
           }
-          const { application, audit } = newApplication(member, { profileId, kind: 'apply', subject: {} }, ctx)
+          const { application, audit } = newApplication(
+            member,
+            { profileId, kind: 'apply', subject: {}, publicKey: key instanceof Uint8Array ? key : undefined },
+            ctx,
+          )
           created.push(application)
           audits.push(audit)
           results.push({ staffId, outcome: 'created', applicationId: application.id })
@@ -337,32 +608,64 @@ export function createRaUseCases(deps: RaDeps) {
       })
     },
 
-    /** Approves (a second officer when four-eyes is on) and returns the one-time activation code. */
+    /**
+     * Approves (a second officer when four-eyes is on). An application whose key is already known (a CSR) is issued
+     * in the same unit of work; one without gets the one-time activation code for the holder's phone enrolment.
+     */
     async approve(principal: Principal, actor: ActorContext, id: string, version?: number): Promise<Approval> {
+      const prepared = await prepareIssuer([id], { required: false })
       return uow.run(async (tx) => {
         const application = await visibleOrThrow(tx, principal, id)
         checkVersion(application, version)
-        const now = clock.now()
-        const t = transitionApplication(application, { type: 'approve' }, { actor, now, policy: await raPolicyOf(tx) })
-        const code = newActivationCode()
-        const next: RaApplication = {
-          ...application,
-          ...t.state,
-          updatedAt: now,
-          activation: {
-            hash: activationHash(id, code),
-            expiresAt: new Date(now.getTime() + RA_LIMITS.activationHours * 3600_000),
-            attempts: 0,
-            redeemedAt: undefined,
-          },
-        }
-        // The audit event says a code was issued and until when, never the code.
-        const audit = {
-          ...t.audit,
-          data: { ...t.audit.data, activationExpiresAt: next.activation?.expiresAt.toISOString() },
-        }
-        return { application: await save(tx, next, audit), activationCode: code }
+        const ctx: TransitionContext = { actor, now: clock.now(), policy: await raPolicyOf(tx) }
+        return approveWithin(tx, prepared, application, ctx)
       })
+    },
+
+    /**
+     * Approves many applications (e.g. a department's, after a bulk application), 100 per unit of work. Each is
+     * approved or skipped with its reason; those with a known key are issued at once. Re-running is safe: what is
+     * already approved or issued is skipped.
+     */
+    async approveBulk(principal: Principal, actor: ActorContext, ids: readonly string[]): Promise<BulkApprovalResult> {
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > RA_LIMITS.bulkItems) {
+        throw new DomainError(
+          'INVALID_INPUT',
+          `ids: 1–${RA_LIMITS.bulkItems} 个申请 / 1–${RA_LIMITS.bulkItems} applications`,
+          {
+            field: 'ids',
+          },
+        )
+      }
+      const prepared = await prepareIssuer(ids, { required: false })
+      const results: BulkApprovalItem[] = []
+      const unique = [...new Set(ids.map(String))]
+      for (let i = 0; i < unique.length; i += BULK_CHUNK) {
+        const chunk = unique.slice(i, i + BULK_CHUNK)
+        const out = await uow.run(async (tx) => {
+          const ctx: TransitionContext = { actor, now: clock.now(), policy: await raPolicyOf(tx) }
+          const items: BulkApprovalItem[] = []
+          for (const id of chunk) {
+            try {
+              const application = await visibleOrThrow(tx, principal, id)
+              const done = await approveWithin(tx, prepared, application, ctx)
+              items.push(
+                done.issued
+                  ? { applicationId: id, outcome: 'issued', serial: done.issued.serial }
+                  : { applicationId: id, outcome: 'approved', activationCode: done.activationCode },
+              )
+            } catch (error) {
+              // Domain checks all happen before the first write of an item, so skipping leaves nothing half-done.
+              if (!isDomainError(error) || error.code === 'VERSION_CONFLICT') throw error
+              items.push({ applicationId: id, outcome: 'skipped', code: error.code, message: error.message })
+            }
+          }
+          return items
+        })
+        results.push(...out)
+      }
+      const count = (outcome: BulkApprovalItem['outcome']) => results.filter((r) => r.outcome === outcome).length
+      return { approved: count('approved'), issued: count('issued'), skipped: count('skipped'), results }
     },
 
     async reject(principal: Principal, actor: ActorContext, id: string, reason: string, version?: number) {
@@ -395,32 +698,106 @@ export function createRaUseCases(deps: RaDeps) {
     },
 
     /**
-     * Has the CA issue the certificate of an approved application, and marks it issued in the same unit of work:
-     * if saving fails the CA's writes (made through `tx`) roll back too.
+     * Has the CA issue the certificate of an approved application for the key of `csr` (proof of possession checked)
+     * or the key already attached (phone enrolment), and marks it issued in the same unit of work: if saving fails
+     * the CA's writes roll back too. A renewal's old certificate is superseded (revoked, CRL republished) there.
      */
-    async issue(principal: Principal, actor: ActorContext, id: string): Promise<RaApplication> {
-      const issuer = deps.issuer
-      if (!issuer) {
-        throw new DomainError('CA_UNAVAILABLE', '证书签发服务未启用 / the certificate authority is not available')
-      }
+    async issue(
+      principal: Principal,
+      actor: ActorContext,
+      id: string,
+      input: { readonly csr?: string | Uint8Array | undefined } = {},
+    ): Promise<RaApplication & { readonly issued: IssuedReference }> {
+      const csrKey = input.csr === undefined ? undefined : await publicKeyFromCsr(input.csr)
+      const prepared = await prepareIssuer([id], { required: true })
       return uow.run(async (tx) => {
-        const application = await visibleOrThrow(tx, principal, id)
-        if (APPLICATION_TRANSITIONS[application.status].issue === undefined) {
-          throw new DomainError(
-            'INVALID_TRANSITION',
-            `证书申请 ${id} 处于 ${application.status} 状态，不能签发 / application ${id} is ${application.status}; issue is not allowed`,
-            { id, from: application.status, event: 'issue' },
-          )
-        }
-        const { serial, certificateId } = await issuer.issue(application, tx)
-        const now = clock.now()
-        const t = transitionApplication(
-          application,
-          { type: 'issue', certificateId: certificateId ?? serial, serialHex: serial },
-          { actor, now, policy: await raPolicyOf(tx) },
-        )
-        return save(tx, { ...application, ...t.state, serialHex: serial, updatedAt: now }, t.audit)
+        let application = await visibleOrThrow(tx, principal, id)
+        if (csrKey) application = { ...application, publicKey: csrKey, keyOrigin: 'csr' }
+        const ctx: TransitionContext = { actor, now: clock.now(), policy: await raPolicyOf(tx) }
+        const done = await issueWithin(tx, prepared as PreparedIssuer, application, ctx)
+        return { ...done.application, issued: done.issued }
       })
+    },
+
+    /**
+     * Renewal online before expiry with a new key (更新): opens a renewal application for an active certificate; the
+     * old certificate stays valid until the replacement is issued, then it is superseded.
+     */
+    async renew(principal: Principal, actor: ActorContext, certificateId: string): Promise<RaApplication> {
+      const prepared = await certificateIssuer([certificateId])
+      return uow.run(async (tx) => {
+        const member = await certificateHolder(tx, principal, certificateId)
+        if ((await tx.raApplications.staffWithOpenApplications([member.id])).size > 0) throw openProblem(member.id)
+        const policy = await raPolicyOf(tx)
+        const change = await prepared.change(
+          tx,
+          certificateId,
+          { type: 'renew', applicationId: newId() },
+          actor,
+          policy,
+        )
+        return insertOpened(tx, member, change.transition, 'renew')
+      })
+    },
+
+    /**
+     * Recovery after a lost phone (找回): the officer has re-verified the holder's identity; the old certificate is
+     * revoked at once (reason superseded, or keyCompromise on evidence) with the CRL republished, and an approved
+     * recovery application is opened with a new activation code for the new device.
+     */
+    async recover(
+      principal: Principal,
+      actor: ActorContext,
+      input: {
+        readonly certificateId: string
+        readonly identityVerification: string
+        readonly reason?: 'superseded' | 'keyCompromise' | undefined
+      },
+    ): Promise<Approval> {
+      const prepared = await certificateIssuer([input.certificateId])
+      return uow.run(async (tx) => {
+        const member = await certificateHolder(tx, principal, input.certificateId)
+        if ((await tx.raApplications.staffWithOpenApplications([member.id])).size > 0) throw openProblem(member.id)
+        const policy = await raPolicyOf(tx)
+        const change = await prepared.change(
+          tx,
+          input.certificateId,
+          {
+            type: 'recover',
+            applicationId: newId(),
+            identityVerification: input.identityVerification,
+            reason: input.reason,
+          },
+          actor,
+          policy,
+        )
+        const opened = await insertOpened(tx, member, change.transition, 'recover')
+        const code = newActivationCode()
+        const now = clock.now()
+        const application: RaApplication = { ...opened, activation: newActivation(opened.id, code, now) }
+        await tx.raApplications.update({ ...application, version: application.version + 1 })
+        return { application: { ...application, version: application.version + 1 }, activationCode: code }
+      })
+    },
+
+    /** For enrolment: the prepared issuer (loaded outside any unit of work) for these applications. */
+    prepareIssuer: (ids: readonly string[]) => prepareIssuer(ids, { required: true }) as Promise<PreparedIssuer>,
+
+    /**
+     * Attaches the key of a phone's two-party enrolment to an approved application and issues its certificate, in the
+     * caller's unit of work (the enrolment stores the server's key share in the same one).
+     */
+    async issueEnrolled(
+      tx: Repositories,
+      prepared: PreparedIssuer,
+      actor: ActorContext,
+      applicationId: string,
+      publicKey: Uint8Array,
+    ): Promise<{ application: RaApplication; issued: IssuedReference }> {
+      const application = await tx.raApplications.find(applicationId)
+      if (!application) throw notFound(applicationId)
+      const ctx: TransitionContext = { actor, now: clock.now(), policy: await raPolicyOf(tx) }
+      return issueWithin(tx, prepared, { ...application, publicKey, keyOrigin: 'two-party' }, ctx)
     },
 
     async get(principal: Principal, id: string): Promise<RaApplication> {
@@ -485,7 +862,11 @@ export function createRaUseCases(deps: RaDeps) {
      * Redeems the activation code of an approved application (phone self-service enrolment). One-time; wrong
      * guesses count (committed even though the call fails) and burn the code at the limit.
      */
-    async redeemActivationCode(actor: ActorContext, input: { applicationId: string; code: string }) {
+    async redeemActivationCode(
+      actor: ActorContext,
+      input: { applicationId: string; code: string },
+      { redeem = true }: { readonly redeem?: boolean } = {},
+    ) {
       const invalid = (reason: string) =>
         new DomainError('ACTIVATION_CODE_INVALID', '激活码无效或已过期 / the activation code is not valid', {
           field: 'code',
@@ -502,6 +883,8 @@ export function createRaUseCases(deps: RaDeps) {
         const given = Buffer.from(activationHash(application.id, String(input.code)))
         const stored = Buffer.from(activation.hash)
         const ok = given.length === stored.length && timingSafeEqual(given, stored)
+        // Checking without redeeming (the first round trip of enrolment): a right code changes nothing.
+        if (ok && !redeem) return application
         const next: RaApplication = {
           ...application,
           activation: ok ? { ...activation, redeemedAt: now } : { ...activation, attempts: activation.attempts + 1 },

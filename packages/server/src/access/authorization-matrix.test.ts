@@ -58,7 +58,12 @@ describe('authorisation matrix', () => {
     const api = t.app.declaredRoutes.filter((r) => r.url.startsWith('/api/'))
     expect(api.length).toBeGreaterThan(10)
     const publicApi = api.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`)
-    expect(publicApi).toEqual(['POST /api/v1/auth/login'])
+    // Sign-in, and phone enrolment whose credential is the one-time activation code (attempt-limited, rate-limited).
+    expect(publicApi.sort()).toEqual([
+      'POST /api/v1/auth/login',
+      'POST /api/v1/enrolment/keygen',
+      'POST /api/v1/enrolment/keygen/:sessionId',
+    ])
   })
 
   it('no route edits or deletes audit records', () => {

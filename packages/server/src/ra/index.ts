@@ -4,6 +4,8 @@ import {
   type CertificateIssuer,
   type Clock,
   createRaUseCases,
+  type IssuedReference,
+  KEY_ORIGINS,
   LIFECYCLE_LIMITS,
   RA_LIMITS,
   type RaApplication,
@@ -48,10 +50,26 @@ const ApplicationSchema = z
       .nullable()
       .describe('激活码本身只在审批时返回一次 / the code itself is returned once, by the approval'),
     certificateSerial: z.string().nullable(),
+    certificateId: z.string().nullable(),
+    keyOrigin: z
+      .enum(KEY_ORIGINS)
+      .nullable()
+      .describe('密钥来源：证书请求或手机两方密钥生成；null 表示尚无密钥 / where the key came from; null: no key yet'),
     version: z.number(),
     updatedAt: z.string(),
   })
   .meta({ id: 'CertificateApplication' })
+
+const IssuedSchema = z
+  .object({ id: z.string(), serial: z.string(), issuerId: z.string() })
+  .meta({ id: 'IssuedCertificateReference' })
+const issuedOut = (issued: IssuedReference | undefined) =>
+  issued ? { id: issued.certificateId, serial: issued.serial, issuerId: issued.issuerId } : null
+const Csr = z
+  .string()
+  .min(1)
+  .max(32 * 1024)
+  .describe('PKCS #10 证书请求（PEM 或 base64 DER），其签名证明持有私钥 / PKCS #10 request, PEM or base64 DER')
 
 const applicationOut = (a: RaApplication) => ({
   id: a.id,
@@ -76,6 +94,8 @@ const applicationOut = (a: RaApplication) => ({
       }
     : null,
   certificateSerial: a.serialHex ?? null,
+  certificateId: a.certificateId ?? null,
+  keyOrigin: a.keyOrigin ?? null,
   version: a.version,
   updatedAt: a.updatedAt.toISOString(),
 })
@@ -198,6 +218,7 @@ export function raRoutes(services: RaServices): FastifyPluginAsyncZod {
               kind: z.enum(APPLICATION_KINDS).optional(),
               replaces: IdText.optional(),
               subject: Subject.optional(),
+              csr: Csr.optional(),
             })
             .strict(),
           response: { 201: ApplicationSchema, ...errors },
@@ -211,7 +232,8 @@ export function raRoutes(services: RaServices): FastifyPluginAsyncZod {
       `${base}/bulk`,
       {
         config: { access: 'ra.apply' },
-        bodyLimit: 2 * 1024 * 1024,
+        // 20,000 staff ids, or a CSR (about 0.5 kB in PEM) for each of a large hospital's staff.
+        bodyLimit: 16 * 1024 * 1024,
         schema: {
           tags,
           summary: '批量申请 / Apply for many staff members',
@@ -227,6 +249,13 @@ export function raRoutes(services: RaServices): FastifyPluginAsyncZod {
               staffIds: z.array(IdText).min(1).max(RA_LIMITS.bulkItems).optional(),
               departmentId: IdText.optional(),
               includeSubDepartments: z.boolean().optional(),
+              csrs: z
+                .record(IdText, Csr)
+                .refine((r) => Object.keys(r).length <= RA_LIMITS.bulkItems, {
+                  message: `最多 ${RA_LIMITS.bulkItems} 个 / at most ${RA_LIMITS.bulkItems}`,
+                })
+                .optional()
+                .describe('按人员 ID 给出的证书请求（密钥在别处生成时）/ CSRs by staff id, for keys made elsewhere'),
             })
             .strict(),
           response: {
@@ -271,7 +300,14 @@ export function raRoutes(services: RaServices): FastifyPluginAsyncZod {
           params: Id,
           body: z.object({ version: Version }).strict().optional(),
           response: {
-            200: z.object({ application: ApplicationSchema, activationCode: z.string() }),
+            200: z.object({
+              application: ApplicationSchema,
+              activationCode: z
+                .string()
+                .nullable()
+                .describe('已有密钥（证书请求）时直接签发，无激活码 / null when the key was known and it was issued'),
+              certificate: IssuedSchema.nullable(),
+            }),
             ...errors,
           },
         },
@@ -279,7 +315,52 @@ export function raRoutes(services: RaServices): FastifyPluginAsyncZod {
       async (request, reply) => {
         const approval = await ra.approve(principalOf(request), request.actor, request.params.id, request.body?.version)
         reply.header('cache-control', 'no-store')
-        return { application: applicationOut(approval.application), activationCode: approval.activationCode }
+        return {
+          application: applicationOut(approval.application),
+          activationCode: approval.activationCode ?? null,
+          certificate: issuedOut(approval.issued),
+        }
+      },
+    )
+
+    app.post(
+      '/api/v1/ra/approvals',
+      {
+        config: { access: 'ra.approve' },
+        schema: {
+          tags,
+          summary: '批量审批 / Approve in bulk',
+          description:
+            '逐个审批（每 100 个一个事务），已有密钥的直接签发，其余返回一次性激活码；不能审批的跳过并说明原因。' +
+            '可重复执行。\n\nApproves each (100 per transaction); those with a known key are issued at once, the ' +
+            'others get one-time activation codes; the rest are skipped with their reason. Safe to re-run.',
+          body: z.object({ ids: z.array(IdText).min(1).max(RA_LIMITS.bulkItems) }).strict(),
+          response: {
+            200: z
+              .object({
+                approved: z.number(),
+                issued: z.number(),
+                skipped: z.number(),
+                results: z.array(
+                  z.object({
+                    applicationId: z.string(),
+                    outcome: z.enum(['approved', 'issued', 'skipped']),
+                    activationCode: z.string().optional(),
+                    serial: z.string().optional(),
+                    code: z.string().optional(),
+                    message: z.string().optional(),
+                  }),
+                ),
+              })
+              .meta({ id: 'CertificateApplicationBulkApproval' }),
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const outcome = await ra.approveBulk(principalOf(request), request.actor, request.body.ids)
+        reply.header('cache-control', 'no-store')
+        return { ...outcome, results: [...outcome.results] }
       },
     )
 
@@ -345,10 +426,83 @@ export function raRoutes(services: RaServices): FastifyPluginAsyncZod {
             'Has the CA issue an approved application and marks it issued in the same transaction; 503 ' +
             'CA_UNAVAILABLE when no CA is connected.',
           params: Id,
+          body: z
+            .object({ csr: Csr.optional() })
+            .strict()
+            .nullish()
+            .describe('尚无密钥时必须给出证书请求 / a CSR is required while the application has no key'),
+          response: {
+            200: ApplicationSchema.extend({ certificate: IssuedSchema }),
+            ...errors,
+            503: ProblemSchema,
+          },
+        },
+      },
+      async (request) => {
+        const done = await ra.issue(principalOf(request), request.actor, request.params.id, {
+          csr: request.body?.csr ?? undefined,
+        })
+        return { ...applicationOut(done), certificate: issuedOut(done.issued) as z.infer<typeof IssuedSchema> }
+      },
+    )
+
+    app.post(
+      '/api/v1/ra/certificates/:id/renewal',
+      {
+        config: { access: 'ra.apply' },
+        schema: {
+          tags,
+          summary: '证书更新 / Renew a certificate',
+          description:
+            '为有效证书开立更新申请（新密钥）；新证书签发后旧证书以 superseded 吊销。\n\nOpens a renewal ' +
+            'application (new key) for an active certificate; the old one is revoked as superseded once the new one ' +
+            'is issued.',
+          params: Id,
           response: { 200: ApplicationSchema, ...errors, 503: ProblemSchema },
         },
       },
-      async (request) => applicationOut(await ra.issue(principalOf(request), request.actor, request.params.id)),
+      async (request) => applicationOut(await ra.renew(principalOf(request), request.actor, request.params.id)),
+    )
+
+    app.post(
+      '/api/v1/ra/certificates/:id/recovery',
+      {
+        config: { access: 'ra.approve' },
+        schema: {
+          tags,
+          summary: '证书找回（手机丢失）/ Recover after a lost phone',
+          description:
+            '经办人已重新核验身份：旧证书立即吊销（superseded，或有证据时 keyCompromise），CRL 同事务更新；' +
+            '开立已审批的找回申请并返回新设备的一次性激活码。\n\nThe officer has re-verified identity: the old ' +
+            'certificate is revoked at once (CRL republished in the same transaction) and an approved recovery ' +
+            'application is opened, with a one-time activation code for the new device.',
+          params: Id,
+          body: z
+            .object({
+              identityVerification: z
+                .string()
+                .trim()
+                .min(1)
+                .max(LIFECYCLE_LIMITS.reason)
+                .describe('如何核验身份，例如 in-person-id-card / how identity was verified'),
+              reason: z.enum(['superseded', 'keyCompromise']).optional(),
+            })
+            .strict(),
+          response: {
+            200: z.object({ application: ApplicationSchema, activationCode: z.string() }),
+            ...errors,
+            503: ProblemSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        const recovery = await ra.recover(principalOf(request), request.actor, {
+          certificateId: request.params.id,
+          ...request.body,
+        })
+        reply.header('cache-control', 'no-store')
+        return { application: applicationOut(recovery.application), activationCode: recovery.activationCode ?? '' }
+      },
     )
   }
 }

@@ -1,14 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto'
-import type { CertificateIssuer, StaffMember } from '@yiqian/core'
+import { randomUUID } from 'node:crypto'
+import type { StaffMember } from '@yiqian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, type SignedIn, signInAs, type TestApp } from '../testing.js'
-
-/** A test double of the CA service behind the issuer port. */
-const inMemoryIssuerForTests: CertificateIssuer = {
-  async issue() {
-    return { serial: randomBytes(16).toString('hex') }
-  },
-}
+import { createTestApp, type SignedIn, signInAs, sm2Csr, type TestApp } from '../testing.js'
 
 const base = '/api/v1/ra/applications'
 
@@ -238,10 +231,15 @@ describe('RA policy routes', () => {
 
 describe('RA application routes with a CA connected', () => {
   it('issues an approved application and department managers read only their scope', async () => {
-    const t = await createTestApp({
-      services: (services) => ({ ...services, certificateIssuer: inMemoryIssuerForTests }),
-    })
+    const t = await createTestApp({ ca: true })
     try {
+      await t.services.ca?.createHierarchy(
+        {
+          algorithm: 'sm2',
+          names: { root: { CN: 'Test Root', O: 'Test' }, issuing: { CN: 'Test Issuing', O: 'Test' } },
+        },
+        { actor: 'system', actorRole: '', source: 'local', requestId: 'test' },
+      )
       const org = await seedOrganisation(t)
       const [a, b] = await Promise.all([signInAs(t, ['ra-officer']), signInAs(t, ['ra-officer'])])
       const manager = await signInAs(t, ['dept-manager'], { departmentIds: [org.surgId] })
@@ -250,13 +248,22 @@ describe('RA application routes with a CA connected', () => {
           method: 'POST',
           url: base,
           headers: a.headers,
-          payload: { staffId: org.staff[0], profileId: 'staff-signing' },
+          payload: { staffId: org.staff[0], profileId: 'staff-sign' },
         })
       ).json()
       await t.app.inject({ method: 'POST', url: `${base}/${created.id}/approve`, headers: b.headers, payload: {} })
-      const issued = await t.app.inject({ method: 'POST', url: `${base}/${created.id}/issue`, headers: b.headers })
+      const noKey = await t.app.inject({ method: 'POST', url: `${base}/${created.id}/issue`, headers: b.headers })
+      expect(noKey.statusCode).toBe(400)
+      expect(noKey.json().errors).toEqual([expect.objectContaining({ field: 'body.csr' })])
+      const csr = await sm2Csr()
+      const issued = await t.app.inject({
+        method: 'POST',
+        url: `${base}/${created.id}/issue`,
+        headers: b.headers,
+        payload: { csr },
+      })
       expect(issued.statusCode, issued.body).toBe(200)
-      expect(issued.json()).toMatchObject({ status: 'issued', version: 3 })
+      expect(issued.json()).toMatchObject({ status: 'issued', version: 3, keyOrigin: 'csr' })
       expect(issued.json().certificateSerial).toMatch(/^[0-9a-f]{32}$/)
       // The manager of surgery does not see a cardiology application.
       const list = await t.app.inject({ method: 'GET', url: base, headers: manager.headers })

@@ -7,6 +7,9 @@ import * as m0005 from './0005-audit.js'
 import * as m0006 from './0006-keys.js'
 import * as m0007 from './0007-ca.js'
 import * as m0008 from './0008-ra.js'
+import * as m0009 from './0009-enrolment.js'
+import * as m0010 from './0010-certificate-jobs.js'
+import * as m0011 from './0011-certificate-queries.js'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -18,6 +21,9 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006-keys': m0006,
   '0007-ca': m0007,
   '0008-ra': m0008,
+  '0009-enrolment': m0009,
+  '0010-certificate-jobs': m0010,
+  '0011-certificate-queries': m0011,
 }
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) }

@@ -2,6 +2,7 @@ import {
   type ApplicationKind,
   type ApplicationState,
   DomainError,
+  type KeyOrigin,
   type RaApplication,
   type RaApplicationRepository,
 } from '@yiqian/core'
@@ -47,6 +48,8 @@ function rowOf(a: RaApplication): Insertable<CertificateApplicationsTable> {
     activation_redeemed_at: iso(a.activation?.redeemedAt),
     certificate_id: a.certificateId ?? null,
     certificate_serial: a.serialHex ?? null,
+    public_key: a.publicKey ? Buffer.from(a.publicKey).toString('base64') : null,
+    key_origin: a.keyOrigin ?? null,
     version: a.version,
     created_at: a.requestedAt.toISOString(),
     updated_at: a.updatedAt.toISOString(),
@@ -85,6 +88,8 @@ function applicationOf(row: Selectable<CertificateApplicationsTable>): RaApplica
             redeemedAt: dateOf(row.activation_redeemed_at),
           },
     serialHex: row.certificate_serial ?? undefined,
+    publicKey: row.public_key === null ? undefined : new Uint8Array(Buffer.from(row.public_key, 'base64')),
+    keyOrigin: (row.key_origin ?? undefined) as KeyOrigin | undefined,
     updatedAt: new Date(row.updated_at),
   }
 }

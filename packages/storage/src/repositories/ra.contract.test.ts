@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import {
   type ActorContext,
@@ -43,17 +44,46 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   return undefined
 }
 
-/** A test double of the CA service: hands out serials and remembers what it issued. */
+/** A test double of the CA behind the issuer port: hands out serials and remembers what it issued. */
 function inMemoryIssuerForTests(options: { fail?: boolean } = {}): CertificateIssuer & { issued: string[] } {
   const issued: string[] = []
   return {
     issued,
-    async issue(application) {
-      if (options.fail) throw new Error('CA down')
-      issued.push(application.id)
-      return { serial: randomBytes(16).toString('hex') }
+    async prepare() {
+      return {
+        async issue(_tx, application) {
+          if (options.fail) throw new Error('CA down')
+          issued.push(application.id)
+          const serial = randomBytes(16).toString('hex')
+          return { certificateId: randomUUID(), serial, issuerId: 'ca-test', certificate: new Uint8Array() }
+        },
+        async change() {
+          throw new Error('not used here')
+        },
+      }
     },
   }
+}
+
+/** A PKCS #10 request made by OpenSSL for a fresh P-256 key. */
+function opensslCsr(): string {
+  return execFileSync(
+    'openssl',
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      '/dev/null',
+      '-subj',
+      '/CN=x',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  )
 }
 
 for (const kind of testDialects()) {
@@ -250,26 +280,30 @@ for (const kind of testDialects()) {
       const app = await uc.apply(A.principal, A.actor, { staffId: staff.s1 as string, profileId: 'staff-signing' })
       const { activationCode } = await uc.approve(B.principal, B.actor, app.id)
       const wrong = (code: string) => (code === '00000000' ? '00000001' : '00000000')
-      expect(await codeOf(uc.redeemActivationCode(phone, { applicationId: app.id, code: wrong(activationCode) }))).toBe(
-        'ACTIVATION_CODE_INVALID',
-      )
+      expect(
+        await codeOf(uc.redeemActivationCode(phone, { applicationId: app.id, code: wrong(activationCode as string) })),
+      ).toBe('ACTIVATION_CODE_INVALID')
       // The failed attempt was committed although the call failed.
       expect((await uc.get(A.principal, app.id)).activation?.attempts).toBe(1)
-      const redeemed = await uc.redeemActivationCode(phone, { applicationId: app.id, code: activationCode })
+      const redeemed = await uc.redeemActivationCode(phone, { applicationId: app.id, code: activationCode as string })
       expect(redeemed.activation?.redeemedAt).toEqual(new Date(now))
-      expect(await codeOf(uc.redeemActivationCode(phone, { applicationId: app.id, code: activationCode }))).toBe(
-        'ACTIVATION_CODE_INVALID',
-      )
+      expect(
+        await codeOf(uc.redeemActivationCode(phone, { applicationId: app.id, code: activationCode as string })),
+      ).toBe('ACTIVATION_CODE_INVALID')
       await uc.cancel(A.principal, A.actor, app.id)
 
       const second = await uc.apply(A.principal, A.actor, { staffId: staff.s1 as string, profileId: 'staff-signing' })
       const approval = await uc.approve(B.principal, B.actor, second.id)
       for (let i = 0; i < RA_LIMITS.activationAttempts; i++) {
-        await codeOf(uc.redeemActivationCode(phone, { applicationId: second.id, code: wrong(approval.activationCode) }))
+        await codeOf(
+          uc.redeemActivationCode(phone, { applicationId: second.id, code: wrong(approval.activationCode as string) }),
+        )
       }
       // Burnt: even the right code no longer works.
       expect(
-        await codeOf(uc.redeemActivationCode(phone, { applicationId: second.id, code: approval.activationCode })),
+        await codeOf(
+          uc.redeemActivationCode(phone, { applicationId: second.id, code: approval.activationCode as string }),
+        ),
       ).toBe('ACTIVATION_CODE_INVALID')
       await uc.cancel(A.principal, A.actor, second.id)
 
@@ -278,7 +312,9 @@ for (const kind of testDialects()) {
       now += RA_LIMITS.activationHours * 3600_000
       try {
         expect(
-          await codeOf(uc.redeemActivationCode(phone, { applicationId: third.id, code: late.activationCode })),
+          await codeOf(
+            uc.redeemActivationCode(phone, { applicationId: third.id, code: late.activationCode as string }),
+          ),
         ).toBe('ACTIVATION_CODE_INVALID')
       } finally {
         now = T0
@@ -295,12 +331,13 @@ for (const kind of testDialects()) {
       await uc.approve(B.principal, B.actor, app.id)
       expect(await codeOf(ra().issue(B.principal, B.actor, app.id))).toBe('CA_UNAVAILABLE')
       // A CA failure leaves the application approved, ready to try again.
-      await expect(ra(inMemoryIssuerForTests({ fail: true })).issue(B.principal, B.actor, app.id)).rejects.toThrow(
-        'CA down',
-      )
+      await expect(
+        ra(inMemoryIssuerForTests({ fail: true })).issue(B.principal, B.actor, app.id, { csr: opensslCsr() }),
+      ).rejects.toThrow('CA down')
       expect((await uc.get(A.principal, app.id)).status).toBe('approved')
-      const issued = await uc.issue(B.principal, B.actor, app.id)
-      expect(issued).toMatchObject({ status: 'issued', version: 3 })
+      expect(await codeOf(uc.issue(B.principal, B.actor, app.id))).toBe('INVALID_INPUT')
+      const issued = await uc.issue(B.principal, B.actor, app.id, { csr: opensslCsr() })
+      expect(issued).toMatchObject({ status: 'issued', version: 3, keyOrigin: 'csr' })
       expect(issued.serialHex).toMatch(/^[0-9a-f]{32}$/)
       expect(issuer.issued).toEqual([app.id])
       expect((await uc.get(A.principal, app.id)).serialHex).toBe(issued.serialHex)

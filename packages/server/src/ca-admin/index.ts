@@ -1,0 +1,1 @@
+export { caAdminRoutes } from './routes.js'

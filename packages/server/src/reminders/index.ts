@@ -1,0 +1,1 @@
+export { type ReminderServices, reminderRoutes } from './routes.js'
