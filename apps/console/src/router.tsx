@@ -24,6 +24,18 @@ const ImportPage = lazy(() => import('./pages/import-page').then((m) => ({ defau
 const ClientSystemsPage = lazy(() =>
   import('./pages/client-systems-page').then((m) => ({ default: m.ClientSystemsPage })),
 )
+const RaApplicationsPage = lazy(() =>
+  import('./pages/ra-applications-page').then((m) => ({ default: m.RaApplicationsPage })),
+)
+const CertificatesPage = lazy(() => import('./pages/certificates-page').then((m) => ({ default: m.CertificatesPage })))
+const CertificateDetailPage = lazy(() =>
+  import('./pages/certificate-detail-page').then((m) => ({ default: m.CertificateDetailPage })),
+)
+const CaPage = lazy(() => import('./pages/ca-page').then((m) => ({ default: m.CaPage })))
+const ReportsPage = lazy(() => import('./pages/reports-page').then((m) => ({ default: m.ReportsPage })))
+const ReminderPolicyPage = lazy(() =>
+  import('./pages/reminder-policy-page').then((m) => ({ default: m.ReminderPolicyPage })),
+)
 const AuditPage = lazy(() => import('./pages/audit-page').then((m) => ({ default: m.AuditPage })))
 
 function Loading() {
@@ -67,6 +79,11 @@ const pages: Record<string, ReactNode> = {
   'org/import': <ImportPage />,
   'client-systems': <ClientSystemsPage />,
   audit: <AuditPage />,
+  'ra/applications': <RaApplicationsPage />,
+  certificates: <CertificatesPage />,
+  ca: <CaPage />,
+  reports: <ReportsPage />,
+  reminders: <ReminderPolicyPage />,
 }
 
 export const router = createBrowserRouter(
@@ -107,6 +124,14 @@ export const router = createBrowserRouter(
           path: item.path,
           element: <Guarded permission={item.permission}>{pages[item.path]}</Guarded>,
         })),
+        {
+          path: 'certificates/:id',
+          element: (
+            <Guarded permission="certificates.read">
+              <CertificateDetailPage />
+            </Guarded>
+          ),
+        },
       ],
     },
     { path: '*', element: <Navigate to="/" replace /> },

@@ -184,3 +184,137 @@ export interface AuditReport {
   durationMs: number
   verifiedAt: string
 }
+
+// Certificate authority: applications (RA), certificates, CAs, reports, expiry reminders.
+
+export const APPLICATION_STATES = ['pending', 'approved', 'rejected', 'issued', 'cancelled'] as const
+export type ApplicationState = (typeof APPLICATION_STATES)[number]
+export const APPLICATION_KINDS = ['apply', 'renew', 'recover'] as const
+export type ApplicationKind = (typeof APPLICATION_KINDS)[number]
+/** Profiles an RA officer applies for (the CA's own profiles are not applied for). */
+export const APPLICATION_PROFILES = ['staff-sign', 'event', 'tls-server'] as const
+
+export interface CertificateApplication {
+  id: string
+  kind: ApplicationKind
+  staffId: string
+  institutionId: string
+  departmentId: string | null
+  profileId: string
+  replaces: string | null
+  subject: Record<string, string>
+  status: ApplicationState
+  requestedBy: string
+  requestedAt: string
+  decidedBy: string | null
+  decidedAt: string | null
+  reason: string | null
+  activation: { expiresAt: string; attempts: number; redeemed: boolean } | null
+  certificateSerial: string | null
+  version: number
+  updatedAt: string
+}
+
+export interface Approval {
+  application: CertificateApplication
+  activationCode: string
+}
+
+export interface Issued extends CertificateApplication {
+  certificate?: { id: string; serial: string }
+}
+
+export interface BulkApplication {
+  created: number
+  skipped: number
+  results: {
+    staffId: string
+    outcome: 'created' | 'skipped'
+    applicationId?: string
+    code?: string
+    message?: string
+  }[]
+}
+
+export const CERTIFICATE_STATES = ['active', 'suspended', 'revoked', 'expired'] as const
+export type CertificateState = (typeof CERTIFICATE_STATES)[number]
+/** RFC 5280 reasons an officer may give when revoking an end-entity certificate (the lifecycle refuses the others). */
+export const REVOCATION_REASONS = [
+  'keyCompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'privilegeWithdrawn',
+  'unspecified',
+] as const
+export type RevocationReason = (typeof REVOCATION_REASONS)[number]
+
+export interface Certificate {
+  id: string
+  serial: string
+  issuerId: string
+  subject: string
+  staffId: string | null
+  staffName: string | null
+  departmentId: string | null
+  departmentName: string | null
+  profile: string
+  status: CertificateState
+  notBefore: string
+  notAfter: string
+  statusChangedAt: string
+  revocation: { reason: string; at: string; invalidityDate: string | null } | null
+  version: number
+}
+
+export interface CertificateDetail extends Certificate {
+  pem: string
+  issuerName: string
+  keyAlgorithm: string
+  fingerprintSm3: string
+  fingerprintSha256: string
+  supersededBy: string | null
+  history?: { at: string; type: string; actor: string; outcome: string | null; data: Record<string, unknown> }[]
+}
+
+export interface CertificateAuthority {
+  id: string
+  name: string
+  algorithm: string
+  status: string
+  parentId: string | null
+  subject: string
+  notBefore: string
+  notAfter: string
+  keyUri: string
+  crl: { number: number | string; nextUpdate: string } | null
+  ocspResponder: { serial: string; notAfter: string } | null
+  issuedCount: number
+}
+
+export const REPORT_GROUPS = ['institution', 'department', 'profile', 'month'] as const
+export type ReportGroup = (typeof REPORT_GROUPS)[number]
+
+export interface ReportRow {
+  key: string | null
+  label: string | null
+  issued: number
+  active: number
+  suspended: number
+  revoked: number
+  expired: number
+  expiringIn30Days: number
+}
+
+export interface CertificateReport {
+  rows: ReportRow[]
+  totals: Omit<ReportRow, 'key' | 'label'>
+}
+
+export interface ReminderPolicy {
+  daysBefore: number[]
+  inApp: boolean
+  /** The secret is write-only: the server says only whether one is set. */
+  webhook: { url: string; secretSet: boolean } | null
+  version: number
+}

@@ -8,7 +8,7 @@ import { RoleTags } from '../components/role-tags'
 import { useSession } from '../session/session'
 import { navItems } from './nav'
 
-const groups = ['identity', 'organisation', 'integration', 'audit'] as const
+const groups = ['identity', 'organisation', 'certificates', 'integration', 'audit'] as const
 
 /** The signed-in console: side menu by permission, the user's name, roles, language and sign-out. */
 export function AppLayout() {
