@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- gm|pki|platform] [--quick]`: figures, never pass/fail. Each operation is measured several times
+ * `npm run bench [-- gm|pki|platform|ca] [--quick]`: figures, never pass/fail. Each operation is measured several times
  * and the median printed beside the OpenSSL reference measured in the same run, where OpenSSL does the same work.
  */
 import { auditBench } from './audit.js'
+import { caRows } from './ca.js'
 import { gmRows } from './gm.js'
 import { httpBench } from './http.js'
 import { opensslVersion } from './openssl.js'
@@ -42,6 +43,16 @@ const rows: Row[] = []
 if (!only || only === 'gm') rows.push(...gmRows(runs, quick ? 0.5 : 1))
 if (!only || only === 'pki') rows.push(...(await pkiRows(runs, quick ? 0.5 : 1)))
 if (!only || only === 'platform') rows.push(...(await platformRows()))
+if (!only || only === 'ca') {
+  rows.push(
+    ...(await caRows({
+      runs,
+      certificates: quick ? 100 : 300,
+      seconds: quick ? 1 : 3,
+      dialects: ['sqlite', 'postgres'],
+    })),
+  )
+}
 console.log(
   `\nYiqian benchmarks — Node ${process.version}, ${opensslVersion()}, ${runs} runs each, median, one thread, wall clock (openssl speed -elapsed)\n`,
 )

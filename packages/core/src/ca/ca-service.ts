@@ -13,6 +13,7 @@ import {
   certIdMatches,
   generateSerial,
   type NameList,
+  nameToString,
   type OcspCertStatus,
   type OcspEntry,
   type ParsedCertificate,
@@ -20,6 +21,7 @@ import {
   parseOcspRequest,
   type RevokedInput,
   serialToHex,
+  spkiParts,
 } from '@yiqian/pki'
 import type { ActorContext } from '../access/principal.js'
 import {
@@ -128,6 +130,10 @@ export function describePublicKey(spki: Uint8Array): PublicKeyDescription {
       'must be a DER SubjectPublicKeyInfo',
     )
   }
+  // The two EC keys the profiles take are read directly (the OIDs, the point checked against the curve): a
+  // verifier costs far more than the issuance it guards. Anything else goes through the general parser.
+  const fast = describeEcKey(spki)
+  if (fast) return fast
   let algorithm: string
   try {
     algorithm = createVerifier(spki).algorithm
@@ -142,6 +148,48 @@ export function describePublicKey(spki: Uint8Array): PublicKeyDescription {
     return { algorithm: 'RSA', bits }
   }
   throw invalid('publicKey', '不支持的公钥算法', 'unsupported public key algorithm')
+}
+
+const ID_EC_PUBLIC_KEY = '1.2.840.10045.2.1'
+
+/** Short Weierstrass curves y² = x³ + ax + b over GF(p), both with a = p − 3 and cofactor 1. */
+const CURVES: Readonly<Record<string, { algorithm: 'SM2' | 'ECDSA-P256'; p: bigint; b: bigint }>> = {
+  '1.2.156.10197.1.301': {
+    algorithm: 'SM2',
+    p: 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn,
+    b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
+  },
+  '1.2.840.10045.3.1.7': {
+    algorithm: 'ECDSA-P256',
+    p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+  },
+}
+
+function bigintOf(bytes: Uint8Array): bigint {
+  return BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')}`)
+}
+
+/**
+ * SM2 or P-256 keys as id-ecPublicKey with the named curve and an uncompressed point on the curve; undefined for
+ * anything else (other encodings, other algorithms, malformed input), which the general parser then judges.
+ */
+function describeEcKey(spki: Uint8Array): PublicKeyDescription | undefined {
+  let parts: ReturnType<typeof spkiParts>
+  try {
+    parts = spkiParts(spki)
+  } catch {
+    return undefined
+  }
+  const curve = parts.algorithm === ID_EC_PUBLIC_KEY && parts.parameterOid ? CURVES[parts.parameterOid] : undefined
+  const point = parts.key
+  if (!curve || point.length !== 65 || point[0] !== 0x04) return undefined
+  const { p, b } = curve
+  const x = bigintOf(point.subarray(1, 33))
+  const y = bigintOf(point.subarray(33))
+  if (x >= p || y >= p) return undefined
+  if ((y * y - (x * x * x - 3n * x + b)) % p !== 0n) return undefined
+  return { algorithm: curve.algorithm }
 }
 
 function checkSubject(field: string, subject: unknown): SubjectInput {
@@ -249,6 +297,15 @@ export function createCaService(deps: CaServiceDeps): CaService {
         }
       : undefined
 
+  /**
+   * The active CAs with their parsed certificates, as the OCSP responder matches requests to them: read at most
+   * once per ACTIVE_CA_TTL_MS (a public hot path must not load every CA row per request), read again whenever a
+   * request names none of them, and dropped when this service creates a CA or a responder. Certificate status is
+   * never cached: each answer reads it.
+   */
+  const ACTIVE_CA_TTL_MS = 1000
+  type ActiveCa = { readonly ca: CertificateAuthority; readonly cert: ParsedCertificate }
+  let activeCas: { readonly at: number; readonly list: readonly ActiveCa[] } | undefined
   /** CA certificates parsed once per service: the OCSP responder, a public hot path, matches every request to them. */
   const parsedCaCertificates = new Map<string, { der: Uint8Array; parsed: ParsedCertificate }>()
   function caCertificateOf(ca: CertificateAuthority): ParsedCertificate {
@@ -266,9 +323,43 @@ export function createCaService(deps: CaServiceDeps): CaService {
     return ca
   }
 
+  /**
+   * The issuing CA as read once per unit of work: a bulk approval issues hundreds of certificates in one transaction
+   * under the same CA, and its row (certificate, status) does not change within it. Keyed by the transaction's
+   * repositories object, so the next unit of work reads it afresh.
+   */
+  const issuingCas = new WeakMap<Repositories, Map<string, CertificateAuthority>>()
+  async function issuingCaIn(tx: Repositories, caId: string): Promise<CertificateAuthority> {
+    let inTx = issuingCas.get(tx)
+    const cached = typeof caId === 'string' ? inTx?.get(caId) : undefined
+    if (cached) return cached
+    const ca = await loadCa(tx, caId)
+    if (!inTx) {
+      inTx = new Map()
+      issuingCas.set(tx, inTx)
+    }
+    inTx.set(ca.id, ca)
+    return ca
+  }
+
+  /**
+   * Signers per key URI, kept for the life of the service: keys never change, and retiring one still stops it, since
+   * a store's signer asks again when it signs (the soft store drops its decrypted key on retire and re-reads the
+   * row; a PKCS#11 token refuses a key whose CKA_SIGN was cleared). Only successful loads are kept.
+   */
+  const signers = new Map<string, Signer>()
+  async function signerOf(keyUri: string): Promise<Signer> {
+    const cached = signers.get(keyUri)
+    if (cached) return cached
+    const signer = await keyStore.signer(keyUri)
+    if (signers.size >= 256) signers.clear()
+    signers.set(keyUri, signer)
+    return signer
+  }
+
   async function signerFor(caId: string): Promise<Signer> {
     const ca = await uow.run((tx) => loadCa(tx, caId))
-    return keyStore.signer(ca.keyUri)
+    return signerOf(ca.keyUri)
   }
 
   /** Builds and stores a new CRL for `ca` in `tx`, appending `ca.crl-published`. */
@@ -329,7 +420,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
       throw invalid('holderActor', '最多 200 个字符', 'at most 200 characters')
     }
     const publicKey = describePublicKey(input.publicKey)
-    const ca = await loadCa(tx, input.caId)
+    const ca = await issuingCaIn(tx, input.caId)
     if (ca.status !== 'active') {
       throw new DomainError('CA_NOT_FOUND', `CA ${ca.id} 已停用 / certificate authority ${ca.id} is retired`, {
         field: 'caId',
@@ -375,10 +466,12 @@ export function createCaService(deps: CaServiceDeps): CaService {
   ): Promise<IssuedCertificate> {
     const { ca, caCert, signer, plan, actor } = args
     let serial = generateSerial()
-    for (let attempt = 0; await tx.certificates.findBySerial(ca.id, serialToHex(serial)); attempt++) {
+    let serialHex = serialToHex(serial)
+    for (let attempt = 0; await tx.certificates.findBySerial(ca.id, serialHex); attempt++) {
       // 126 random bits: a collision is all but impossible; if it happens, draw again rather than fail.
       if (attempt >= 3) throw new Error(`could not draw an unused serial for ${ca.id}`)
       serial = generateSerial()
+      serialHex = serialToHex(serial)
     }
     const der = await buildCertificate({
       issuer: caCert,
@@ -390,12 +483,11 @@ export function createCaService(deps: CaServiceDeps): CaService {
       extensions: plan.extensions,
       signer,
     })
-    const parsed = parseCertificate(der)
     const now = clock.now()
     const record: IssuedCertificate = {
       kind: 'certificate',
       id: randomUUID(),
-      serialHex: serialToHex(serial),
+      serialHex,
       holderId: args.staffId ?? `ca:${ca.id}`,
       holderActor: args.holderActor,
       profile: plan.profile,
@@ -408,7 +500,8 @@ export function createCaService(deps: CaServiceDeps): CaService {
       supersededBy: undefined,
       version: 1,
       issuerId: ca.id,
-      subject: parsed.subjectString,
+      // What parseCertificate(der).subjectString reads back: the name is encoded from exactly this list.
+      subject: nameToString(plan.subject as NameList),
       staffId: args.staffId,
       der,
       createdAt: now,
@@ -519,7 +612,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
         revocation: parent ? pointers(parent.ca.id, parent.ca.id) : undefined,
       },
     )
-    return uow.run(async (tx) => {
+    const created = await uow.run(async (tx) => {
       let der: Uint8Array
       let record: IssuedCertificate | undefined
       if (parent && parentCert) {
@@ -581,6 +674,8 @@ export function createCaService(deps: CaServiceDeps): CaService {
         ...(record && { record }),
       }
     })
+    activeCas = undefined
+    return created
   }
 
   async function provisionOcspResponder(caId: string, actor: ActorContext): Promise<CertificateAuthority> {
@@ -594,7 +689,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
       { subject: { CN: label }, publicKey: describePublicKey(key.publicKey) },
       { now: clock.now(), issuer: factsOf(caCert) },
     )
-    return uow.run(async (tx) => {
+    const provisioned = await uow.run(async (tx) => {
       const record = await issueFromPlan(tx, { ca, caCert, signer: caSigner, plan, publicKey: key.publicKey, actor })
       const ocspResponder = { keyUri: key.uri, certificate: record.der }
       await tx.certificateAuthorities.saveOcspResponder(ca.id, ocspResponder)
@@ -607,18 +702,39 @@ export function createCaService(deps: CaServiceDeps): CaService {
       })
       return { ...ca, ocspResponder }
     })
+    activeCas = undefined
+    return provisioned
+  }
+
+  /** Delegated responder certificates parsed once per CA (and again only when the CA gets a new one). */
+  const parsedResponders = new Map<string, { der: Uint8Array; parsed: ParsedCertificate }>()
+  function responderCertificateOf(ca: CertificateAuthority, der: Uint8Array): ParsedCertificate {
+    const cached = parsedResponders.get(ca.id)
+    if (cached && equalBytes(cached.der, der)) return cached.parsed
+    const parsed = parseCertificate(der)
+    parsedResponders.set(ca.id, { der: der.slice(), parsed })
+    return parsed
   }
 
   /** The delegated responder while it is valid for at least another OCSP validity period. */
-  function responderOf(ca: CertificateAuthority, now: Date): { keyUri: string; certificate: Uint8Array } {
+  function responderOf(ca: CertificateAuthority, now: Date): { keyUri: string; certificate: ParsedCertificate } {
     if (ca.ocspResponder) {
-      const cert = parseCertificate(ca.ocspResponder.certificate)
+      const cert = responderCertificateOf(ca, ca.ocspResponder.certificate)
       const margin = CA_LIMITS.ocspValiditySeconds * 1000
       if (cert.notBefore.getTime() <= now.getTime() && cert.notAfter.getTime() - now.getTime() > margin) {
-        return ca.ocspResponder
+        return { keyUri: ca.ocspResponder.keyUri, certificate: cert }
       }
     }
-    return { keyUri: ca.keyUri, certificate: ca.certificate }
+    return { keyUri: ca.keyUri, certificate: caCertificateOf(ca) }
+  }
+
+  async function activeCaList(fresh: boolean): Promise<readonly ActiveCa[]> {
+    const at = performance.now()
+    if (!fresh && activeCas && at - activeCas.at < ACTIVE_CA_TTL_MS) return activeCas.list
+    const cas = (await uow.run((tx) => tx.certificateAuthorities.list())).filter((ca) => ca.status === 'active')
+    const list = cas.map((ca) => ({ ca, cert: caCertificateOf(ca) }))
+    activeCas = { at, list }
+    return list
   }
 
   function statusOf(certificate: IssuedCertificate): OcspCertStatus {
@@ -643,16 +759,20 @@ export function createCaService(deps: CaServiceDeps): CaService {
     }
     if (parsed.certIds.length > CA_LIMITS.ocspRequests) return OCSP_MALFORMED_REQUEST
     if (parsed.nonce && (parsed.nonce.length < 1 || parsed.nonce.length > 32)) return OCSP_MALFORMED_REQUEST
-    const cas = (await uow.run((tx) => tx.certificateAuthorities.list())).filter((ca) => ca.status === 'active')
-    const parsedCas = cas.map((ca) => ({ ca, cert: caCertificateOf(ca) }))
+    let parsedCas = await activeCaList(false)
     const issuerOf = (certId: (typeof parsed.certIds)[number]) =>
       parsedCas.find(({ cert }) => certIdMatches(certId, cert, new Uint8Array(certId.serialNumber)))
-    const first = issuerOf(parsed.certIds[0]!)
+    let first = issuerOf(parsed.certIds[0]!)
+    if (!first) {
+      // Perhaps a CA created since the list was read (by another instance): look again before saying no.
+      parsedCas = await activeCaList(true)
+      first = issuerOf(parsed.certIds[0]!)
+    }
     // RFC 6960 §2.3: a responder not authoritative for the certificate answers "unauthorized".
     if (!first) return OCSP_UNAUTHORIZED
     const now = clock.now()
     const responder = responderOf(first.ca, now)
-    const signer = await keyStore.signer(responder.keyUri)
+    const signer = await signerOf(responder.keyUri)
     const nextUpdate = new Date(now.getTime() + CA_LIMITS.ocspValiditySeconds * 1000)
     const entries: OcspEntry[] = await uow.run(async (tx) => {
       const out: OcspEntry[] = []
@@ -671,7 +791,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
     })
     return buildOcspResponse({
       responder: { signer, certificate: responder.certificate },
-      issuer: first.ca.certificate,
+      issuer: first.cert,
       entries,
       ...(parsed.nonce && { nonce: parsed.nonce }),
       producedAt: now,
@@ -725,7 +845,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
       const fresh =
         ca.crl && ca.crlNextUpdate && ca.crlNextUpdate.getTime() - now.getTime() > CA_LIMITS.crlRefreshSeconds * 1000
       if (fresh && ca.crl) return ca.crl
-      const signer = await keyStore.signer(ca.keyUri)
+      const signer = await signerOf(ca.keyUri)
       try {
         return await uow.run((tx) => publishCrl(tx, ca, signer, actor))
       } catch (error) {

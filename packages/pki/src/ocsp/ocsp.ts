@@ -1,34 +1,35 @@
 import {
   BasicOCSPResponse,
   CertID,
-  CertStatus,
   id_pkix_ocsp_basic,
   id_pkix_ocsp_nonce,
   OCSPRequest,
   OCSPResponse,
   OCSPResponseStatus,
   Request,
-  ResponderID,
-  ResponseBytes,
-  ResponseData,
-  RevokedInfo,
-  SingleResponse,
+  type ResponderID,
+  type SingleResponse,
   TBSRequest,
 } from '@peculiar/asn1-ocsp'
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
-import {
-  AlgorithmIdentifier,
-  Certificate,
-  CRLReason,
-  type CRLReasons,
-  Extension,
-  id_kp_OCSPSigning,
-  SubjectPublicKeyInfo,
-} from '@peculiar/asn1-x509'
+import { AlgorithmIdentifier, Extension, id_kp_OCSPSigning } from '@peculiar/asn1-x509'
 import { bytesToHex, equalBytes, type Signer } from '@yiqian/gm'
-import { signStructure, verifyStructure } from '../algorithms.js'
-import { type DerLimits, decodeDer, encodeDer } from '../der.js'
+import { verifyStructure } from '../algorithms.js'
+import { checkDerShape, type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
+import { signatureAlgorithmDer } from '../x509/certificate.js'
+import {
+  derBitString,
+  derGeneralizedTime,
+  derOctetString,
+  derOid,
+  oidToString,
+  readTlv,
+  sequence,
+  spkiParts,
+  type Tlv,
+  tlv,
+} from '../x509/der-build.js'
 import { keyIdentifierOf, type ParsedCertificate, parseCertificate, verifyCertificateSignature } from '../x509/index.js'
 
 export type OcspHash = 'sha1' | 'sha256'
@@ -103,8 +104,24 @@ function asCertificate(cert: Uint8Array | ParsedCertificate, what: string): Pars
 
 /** The subjectPublicKey BIT STRING contents: what CertIDs hash (RFC 6960 §4.1.1), not the whole SPKI. */
 function publicKeyBits(cert: ParsedCertificate): Uint8Array {
-  const spki = decodeDer(cert.subjectPublicKeyInfo, SubjectPublicKeyInfo, 'subject public key info')
-  return new Uint8Array(spki.subjectPublicKey)
+  // The parsed certificate's SPKI was decoded strictly already: read the BIT STRING without decoding it again.
+  return spkiParts(cert.subjectPublicKeyInfo).key
+}
+
+/** The issuer name and key hashes of a CA under each algorithm, computed once per parsed certificate. */
+const issuerHashes = new WeakMap<ParsedCertificate, Map<OcspHash, { name: Uint8Array; key: Uint8Array }>>()
+function issuerHashesOf(issuer: ParsedCertificate, algorithm: OcspHash): { name: Uint8Array; key: Uint8Array } {
+  let byAlgorithm = issuerHashes.get(issuer)
+  if (!byAlgorithm) {
+    byAlgorithm = new Map()
+    issuerHashes.set(issuer, byAlgorithm)
+  }
+  let found = byAlgorithm.get(algorithm)
+  if (!found) {
+    found = { name: hash(algorithm, issuer.subjectDer), key: hash(algorithm, publicKeyBits(issuer)) }
+    byAlgorithm.set(algorithm, found)
+  }
+  return found
 }
 
 /** CertID serials are not validated like certificate serials: compare them as unsigned integers, whatever padding. */
@@ -121,10 +138,11 @@ export function buildCertId(
   hashAlgorithm: OcspHash = 'sha1',
 ): CertID {
   const issuerCert = asCertificate(issuer, 'issuer certificate')
+  const hashes = issuerHashesOf(issuerCert, hashAlgorithm)
   return new CertID({
     hashAlgorithm: new AlgorithmIdentifier({ algorithm: HASH_OIDS[hashAlgorithm], parameters: null }),
-    issuerNameHash: new OctetString(hash(hashAlgorithm, issuerCert.subjectDer)),
-    issuerKeyHash: new OctetString(hash(hashAlgorithm, publicKeyBits(issuerCert))),
+    issuerNameHash: new OctetString(hashes.name.slice()),
+    issuerKeyHash: new OctetString(hashes.key.slice()),
     serialNumber: serial.slice().buffer,
   })
 }
@@ -133,10 +151,11 @@ export function buildCertId(
 export function certIdMatches(certId: CertID, issuer: ParsedCertificate, serial: Uint8Array): boolean {
   const algorithm = hashOf(certId)
   if (!algorithm) return false
+  if (unsignedHex(new Uint8Array(certId.serialNumber)) !== unsignedHex(serial)) return false
+  const hashes = issuerHashesOf(issuer, algorithm)
   return (
-    unsignedHex(new Uint8Array(certId.serialNumber)) === unsignedHex(serial) &&
-    equalBytes(new Uint8Array(certId.issuerNameHash.buffer), hash(algorithm, issuer.subjectDer)) &&
-    equalBytes(new Uint8Array(certId.issuerKeyHash.buffer), hash(algorithm, publicKeyBits(issuer)))
+    equalBytes(new Uint8Array(certId.issuerNameHash.buffer), hashes.name) &&
+    equalBytes(new Uint8Array(certId.issuerKeyHash.buffer), hashes.key)
   )
 }
 
@@ -153,6 +172,10 @@ function nonceOf(extensions: readonly Extension[] | undefined): Uint8Array | und
   const ext = extensions?.find((e) => e.extnID === id_pkix_ocsp_nonce)
   if (!ext) return undefined
   const inner = new Uint8Array(ext.extnValue.buffer)
+  // The usual form, one DER OCTET STRING filling extnValue, read directly; anything else as before.
+  if (inner[0] === 0x04 && inner.length >= 2 && inner[1]! < 0x80 && inner[1] === inner.length - 2) {
+    return inner.slice(2)
+  }
   try {
     return new Uint8Array(AsnConvert.parse(inner, OctetString).buffer)
   } catch {
@@ -192,19 +215,22 @@ export interface ParsedOcspRequest {
   readonly signed: boolean
 }
 
+/**
+ * Parses an OCSP request strictly (DER only, v1, at least one CertID, supported hashes). The usual shape — unsigned,
+ * no requestor name, CertIDs without per-request extensions, request extensions such as the nonce — is read directly
+ * and accepted only if writing it back gives the input bytes; anything else goes through the schema decoder.
+ */
 export function parseOcspRequest(der: Uint8Array, limits: DerLimits = OCSP_DER_LIMITS): ParsedOcspRequest {
+  return parseSimpleRequest(der, limits) ?? parseOcspRequestWithSchema(der, limits)
+}
+
+/** The schema-decoder path of parseOcspRequest (exported for the differential tests). */
+export function parseOcspRequestWithSchema(der: Uint8Array, limits: DerLimits = OCSP_DER_LIMITS): ParsedOcspRequest {
   const request = decodeDer(der, OCSPRequest, 'OCSP request', limits)
   const tbs = request.tbsRequest
   if (tbs.version !== 0) throw new PkiError('MALFORMED_DER', `OCSP request version ${tbs.version} is not v1`)
   if (tbs.requestList.length === 0) throw new PkiError('MALFORMED_DER', 'OCSP request names no certificate')
-  for (const r of tbs.requestList) {
-    if (!hashOf(r.reqCert)) {
-      throw new PkiError(
-        'UNSUPPORTED_ALGORITHM',
-        `OCSP CertID hash ${r.reqCert.hashAlgorithm.algorithm} is not supported`,
-      )
-    }
-  }
+  checkHashes(tbs.requestList.map((r) => r.reqCert))
   const nonce = nonceOf(tbs.requestExtensions)
   return {
     request,
@@ -212,6 +238,153 @@ export function parseOcspRequest(der: Uint8Array, limits: DerLimits = OCSP_DER_L
     ...(nonce && { nonce }),
     signed: request.optionalSignature !== undefined,
   }
+}
+
+function checkHashes(certIds: readonly CertID[]): void {
+  for (const certId of certIds) {
+    if (!hashOf(certId)) {
+      throw new PkiError('UNSUPPORTED_ALGORITHM', `OCSP CertID hash ${certId.hashAlgorithm.algorithm} is not supported`)
+    }
+  }
+}
+
+/** The children of the constructed value `outer`, each with its encoded bytes. */
+function childrenOf(der: Uint8Array, outer: Tlv): Tlv[] {
+  const out: Tlv[] = []
+  for (let offset = outer.start; offset < outer.end; ) {
+    const child = readTlv(der, offset, outer.end)
+    out.push(child)
+    offset = child.end
+  }
+  return out
+}
+
+/** A copy of der[start, end) (a Buffer's slice would share, and expose, its pool). */
+const copyOf = (der: Uint8Array, start: number, end: number): Uint8Array => new Uint8Array(der.subarray(start, end))
+const bufferSlice = (der: Uint8Array, start: number, end: number): ArrayBuffer =>
+  copyOf(der, start, end).buffer as ArrayBuffer
+
+/**
+ * The direct reading of parseOcspRequest; undefined when the request is not of the usual shape or does not write
+ * back to the same bytes (the schema path then decides, and names the fault).
+ */
+function parseSimpleRequest(der: Uint8Array, limits: DerLimits): ParsedOcspRequest | undefined {
+  if (!(der instanceof Uint8Array) || der.length > limits.maxBytes || der.length === 0) return undefined
+  let parsed: { certIds: CertID[]; extensions: Extension[] } | undefined
+  try {
+    checkDerShape(der, 'OCSP request', limits)
+    parsed = readSimpleRequest(der)
+  } catch {
+    return undefined
+  }
+  if (!parsed) return undefined
+  const { certIds, extensions } = parsed
+  checkHashes(certIds)
+  const nonce = nonceOf(extensions)
+  let request: OCSPRequest | undefined
+  return {
+    // The schema object only when someone asks for it.
+    get request() {
+      request ??= decodeDer(der, OCSPRequest, 'OCSP request', limits)
+      return request
+    },
+    certIds,
+    ...(nonce && { nonce }),
+    signed: false,
+  }
+}
+
+/** The CertIDs and request extensions of a request of the usual shape that writes back to `der` exactly. */
+function readSimpleRequest(der: Uint8Array): { certIds: CertID[]; extensions: Extension[] } | undefined {
+  const outer = readTlv(der, 0)
+  if (outer.tag !== 0x30 || outer.end !== der.length) return undefined
+  const top = childrenOf(der, outer)
+  if (top.length !== 1 || top[0]!.tag !== 0x30) return undefined
+  const tbsParts = childrenOf(der, top[0]!)
+  const list = tbsParts[0]
+  if (list?.tag !== 0x30 || tbsParts.length > 2) return undefined
+  const extensionsTlv = tbsParts[1]
+  if (extensionsTlv && extensionsTlv.tag !== 0xa2) return undefined
+  const requests: Uint8Array[] = []
+  const certIds: CertID[] = []
+  for (const request of childrenOf(der, list)) {
+    if (request.tag !== 0x30) return undefined
+    const inRequest = childrenOf(der, request)
+    if (inRequest.length !== 1 || inRequest[0]!.tag !== 0x30) return undefined
+    const parts = childrenOf(der, inRequest[0]!)
+    if (parts.length !== 4) return undefined
+    const [algorithm, nameHash, keyHash, serial] = parts as [Tlv, Tlv, Tlv, Tlv]
+    if (algorithm.tag !== 0x30 || nameHash.tag !== 0x04 || keyHash.tag !== 0x04 || serial.tag !== 0x02) return undefined
+    const algorithmParts = childrenOf(der, algorithm)
+    const oid = algorithmParts[0]
+    const params = algorithmParts[1]
+    if (oid?.tag !== 0x06 || algorithmParts.length > 2) return undefined
+    if (params && !(params.tag === 0x05 && params.end === params.start)) return undefined
+    if (serial.end === serial.start) return undefined
+    const algorithmOid = oidToString(der, oid.start, oid.end)
+    const certId = new CertID({
+      hashAlgorithm: new AlgorithmIdentifier({
+        algorithm: algorithmOid,
+        ...(params && { parameters: null }),
+      }),
+      issuerNameHash: new OctetString(copyOf(der, nameHash.start, nameHash.end)),
+      issuerKeyHash: new OctetString(copyOf(der, keyHash.start, keyHash.end)),
+      serialNumber: bufferSlice(der, serial.start, serial.end),
+    })
+    certIds.push(certId)
+    requests.push(
+      sequence(
+        sequence(
+          sequence(derOid(algorithmOid), ...(params ? [Uint8Array.of(0x05, 0x00)] : [])),
+          derOctetString(der.subarray(nameHash.start, nameHash.end)),
+          derOctetString(der.subarray(keyHash.start, keyHash.end)),
+          tlv(0x02, der.subarray(serial.start, serial.end)),
+        ),
+      ),
+    )
+  }
+  if (certIds.length === 0) return undefined
+  // Minimal INTEGERs only (DER): a leading 00 only before a set top bit, a leading FF only before a clear one.
+  for (const id of certIds) {
+    const n = new Uint8Array(id.serialNumber)
+    if (n.length > 1 && ((n[0] === 0 && !(n[1]! & 0x80)) || (n[0] === 0xff && n[1]! & 0x80))) return undefined
+  }
+  const extensions: Extension[] = []
+  const written: Uint8Array[] = []
+  if (extensionsTlv) {
+    const inner = childrenOf(der, extensionsTlv)
+    if (inner.length !== 1 || inner[0]!.tag !== 0x30) return undefined
+    const entries = childrenOf(der, inner[0]!)
+    if (entries.length === 0) return undefined
+    for (const entry of entries) {
+      if (entry.tag !== 0x30) return undefined
+      const parts = childrenOf(der, entry)
+      const oid = parts[0]
+      const critical = parts.length === 3 ? parts[1] : undefined
+      const value = parts[parts.length - 1]
+      if (oid?.tag !== 0x06 || value?.tag !== 0x04 || parts.length < 2 || parts.length > 3) {
+        return undefined
+      }
+      // DER leaves out the DEFAULT FALSE and writes TRUE as FF.
+      if (critical && !(critical.tag === 0x01 && critical.end - critical.start === 1 && der[critical.start] === 0xff)) {
+        return undefined
+      }
+      const extnID = oidToString(der, oid.start, oid.end)
+      const extnValue = der.subarray(value.start, value.end)
+      extensions.push(
+        new Extension({
+          extnID,
+          critical: critical !== undefined,
+          extnValue: new OctetString(copyOf(extnValue, 0, extnValue.length)),
+        }),
+      )
+      written.push(
+        sequence(derOid(extnID), ...(critical ? [Uint8Array.of(0x01, 0x01, 0xff)] : []), derOctetString(extnValue)),
+      )
+    }
+  }
+  const again = sequence(sequence(sequence(...requests), ...(extensionsTlv ? [tlv(0xa2, sequence(...written))] : [])))
+  return equalBytes(again, der) ? { certIds, extensions } : undefined
 }
 
 export type OcspCertStatus =
@@ -231,9 +404,12 @@ export interface OcspEntry {
 }
 
 export interface OcspResponseOptions {
-  /** Who signs: the issuing CA itself, or a delegated responder whose certificate the issuer signed. */
-  readonly responder: { readonly signer: Signer; readonly certificate: Uint8Array }
-  readonly issuer: Uint8Array
+  /**
+   * Who signs: the issuing CA itself, or a delegated responder whose certificate the issuer signed (DER, or parsed
+   * once by a caller answering many requests).
+   */
+  readonly responder: { readonly signer: Signer; readonly certificate: Uint8Array | ParsedCertificate }
+  readonly issuer: Uint8Array | ParsedCertificate
   readonly entries: readonly OcspEntry[]
   readonly nonce?: Uint8Array
   readonly producedAt: Date
@@ -244,27 +420,45 @@ function wholeSeconds(date: Date): Date {
   return new Date(Math.floor(date.getTime() / 1000) * 1000)
 }
 
-function certStatusOf(status: OcspCertStatus): CertStatus {
+/** CertStatus DER: good [0] NULL, revoked [1] RevokedInfo, unknown [2] NULL (implicit tags). */
+function certStatusDer(status: OcspCertStatus): Uint8Array {
   switch (status.status) {
     case 'good':
-      return new CertStatus({ good: null })
+      return Uint8Array.of(0x80, 0x00)
     case 'unknown':
-      return new CertStatus({ unknown: null })
+      return Uint8Array.of(0x82, 0x00)
     case 'revoked':
-      return new CertStatus({
-        revoked: new RevokedInfo({
-          revocationTime: wholeSeconds(status.revocationTime),
-          ...(status.reason && { revocationReason: new CRLReason(crlReasonCode(status.reason) as CRLReasons) }),
-        }),
-      })
+      return tlv(
+        0xa1,
+        derGeneralizedTime(wholeSeconds(status.revocationTime)),
+        ...(status.reason ? [tlv(0xa0, Uint8Array.of(0x0a, 0x01, crlReasonCode(status.reason)))] : []),
+      )
   }
 }
 
+const NONCE_OID = derOid(id_pkix_ocsp_nonce)
+const BASIC_OID = derOid(id_pkix_ocsp_basic)
+
+/** The responderID byKey of a responder certificate, computed once per parsed certificate. */
+const responderKeyIds = new WeakMap<ParsedCertificate, Uint8Array>()
+function responderKeyId(cert: ParsedCertificate): Uint8Array {
+  let id = responderKeyIds.get(cert)
+  if (!id) {
+    id = keyIdentifierOf(cert.subjectPublicKeyInfo)
+    responderKeyIds.set(cert, id)
+  }
+  return id
+}
+
+/**
+ * A successful OCSPResponse carrying a BasicOCSPResponse (RFC 6960 §4.2.1), written directly as DER: ResponseData is
+ * signed once and wrapped by concatenation, a delegated responder's certificate embedded as its own bytes.
+ */
 export async function buildOcspResponse(options: OcspResponseOptions): Promise<Uint8Array> {
-  const issuer = parseNamedCertificate(options.issuer, 'issuer certificate')
-  const responder = parseNamedCertificate(options.responder.certificate, 'responder certificate')
+  const issuer = asCertificate(options.issuer, 'issuer certificate')
+  const responder = asCertificate(options.responder.certificate, 'responder certificate')
   if (options.entries.length === 0) throw new PkiError('INVALID_ARGUMENT', 'an OCSP response needs at least one entry')
-  const delegated = !equalBytes(responder.der, issuer.der)
+  const delegated = responder !== issuer && !equalBytes(responder.der, issuer.der)
   const responses = options.entries.map((entry) => {
     let certId = entry.certId
     if (!certId) {
@@ -272,35 +466,33 @@ export async function buildOcspResponse(options: OcspResponseOptions): Promise<U
       if (!serial) throw new PkiError('INVALID_ARGUMENT', 'an OCSP entry needs a certificate, serial or CertID')
       certId = buildCertId(issuer, serial)
     }
-    return new SingleResponse({
-      certID: certId,
-      certStatus: certStatusOf(entry.status),
-      thisUpdate: wholeSeconds(entry.thisUpdate),
-      ...(entry.nextUpdate && { nextUpdate: wholeSeconds(entry.nextUpdate) }),
-    })
+    return sequence(
+      encodeDer(certId),
+      certStatusDer(entry.status),
+      derGeneralizedTime(wholeSeconds(entry.thisUpdate)),
+      ...(entry.nextUpdate ? [tlv(0xa0, derGeneralizedTime(wholeSeconds(entry.nextUpdate)))] : []),
+    )
   })
-  const tbsResponseData = new ResponseData({
-    // byKey: the SHA-1 of the responder's public key (RFC 6960 §4.2.1), shorter than a name and unambiguous.
-    responderID: new ResponderID({ byKey: new OctetString(keyIdentifierOf(responder.subjectPublicKeyInfo)) }),
-    producedAt: wholeSeconds(options.producedAt),
-    responses,
-    ...(options.nonce && { responseExtensions: [nonceExtension(options.nonce)] }),
-  })
-  const signed = await signStructure(options.responder.signer, encodeDer(tbsResponseData))
-  const basic = new BasicOCSPResponse({
+  const tbsResponseData = sequence(
+    // version v1 is the DEFAULT and left out; byKey [2]: the SHA-1 of the responder's public key (RFC 6960 §4.2.1),
+    // shorter than a name and unambiguous.
+    tlv(0xa2, derOctetString(responderKeyId(responder))),
+    derGeneralizedTime(wholeSeconds(options.producedAt)),
+    sequence(...responses),
+    // OpenSSL (and RFC 8954) wrap the nonce in an OCTET STRING inside extnValue.
+    ...(options.nonce ? [tlv(0xa1, sequence(sequence(NONCE_OID, derOctetString(derOctetString(options.nonce)))))] : []),
+  )
+  const signer = options.responder.signer
+  const signature = await signer.sign(tbsResponseData)
+  const basic = sequence(
     tbsResponseData,
-    signatureAlgorithm: signed.algorithm,
-    signature: signed.signature.slice().buffer,
-    ...(delegated && { certs: [decodeDer(responder.der, Certificate, 'responder certificate')] }),
-  })
-  return encodeDer(
-    new OCSPResponse({
-      responseStatus: OCSPResponseStatus.successful,
-      responseBytes: new ResponseBytes({
-        responseType: id_pkix_ocsp_basic,
-        response: new OctetString(encodeDer(basic)),
-      }),
-    }),
+    signatureAlgorithmDer(signer.algorithm),
+    derBitString(signature),
+    ...(delegated ? [tlv(0xa0, sequence(responder.der))] : []),
+  )
+  return sequence(
+    Uint8Array.of(0x0a, 0x01, OCSPResponseStatus.successful),
+    tlv(0xa0, sequence(BASIC_OID, derOctetString(basic))),
   )
 }
 

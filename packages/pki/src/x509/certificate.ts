@@ -1,26 +1,17 @@
-import {
-  AlgorithmIdentifier,
-  Certificate,
-  Extensions,
-  Name,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Time,
-  Validity,
-  Version,
-} from '@peculiar/asn1-x509'
+import { AlgorithmIdentifier, Certificate, Time, Version } from '@peculiar/asn1-x509'
 import { equalBytes, type SignatureAlgorithm, type Signer } from '@yiqian/gm'
-import { signatureAlgorithmIdentifier, signatureAlgorithmOf, signStructure, verifyStructure } from '../algorithms.js'
+import { signatureAlgorithmIdentifier, signatureAlgorithmOf, verifyStructure } from '../algorithms.js'
 import { type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
+import { derBitString, derIntegerOf, derTime, sequence, spkiParts, tlv } from './der-build.js'
 import {
-  buildExtensions,
   type ExtensionsInput,
+  encodeExtensions,
   keyIdentifierOf,
   type ParsedExtensions,
   parseExtensions,
 } from './extensions.js'
-import { buildName, type NameList, nameToList, nameToString } from './name.js'
+import { encodeName, type NameList, nameToList, nameToString } from './name.js'
 import { fromPem, toPem } from './pem.js'
 import { checkSerial, generateSerial, type SerialInput, serialToBytes, serialToHex } from './serial.js'
 
@@ -86,7 +77,25 @@ export function timeOf(date: Date, what: string): Time {
   return new Time(new Date(Math.floor(date.getTime() / 1000) * 1000))
 }
 
-/** Issues an X.509 v3 certificate signed by `signer` (the issuer's key) and returns its DER. */
+const sigAlgCache = new Map<SignatureAlgorithm, Uint8Array>()
+
+/** The AlgorithmIdentifier DER for `algorithm` (encoded once per algorithm). */
+export function signatureAlgorithmDer(algorithm: SignatureAlgorithm): Uint8Array {
+  let der = sigAlgCache.get(algorithm)
+  if (!der) {
+    der = encodeDer(signatureAlgorithmIdentifier(algorithm))
+    sigAlgCache.set(algorithm, der)
+  }
+  return der
+}
+
+const VERSION_3 = Uint8Array.of(0xa0, 0x03, 0x02, 0x01, 0x02)
+
+/**
+ * Issues an X.509 v3 certificate signed by `signer` (the issuer's key) and returns its DER. The TBSCertificate is
+ * written directly as DER (the extensions through the schema encoder), signed once, and wrapped by concatenation:
+ * the same bytes the schema encoder produces, at a fraction of the cost (certificate.fast.test.ts compares them).
+ */
 export async function buildCertificate(options: BuildCertificateOptions): Promise<Uint8Array> {
   const { subject, subjectPublicKey, notBefore, notAfter, signer, extensions = {} } = options
   const issuerCert =
@@ -95,43 +104,47 @@ export async function buildCertificate(options: BuildCertificateOptions): Promis
       : Array.isArray(options.issuer)
         ? undefined
         : (options.issuer as ParsedCertificate)
-  const issuerName: Name = issuerCert
-    ? decodeDer(issuerCert.subjectDer, Name, 'issuer name')
-    : buildName(options.issuer as NameList)
-  const validity = new Validity()
-  validity.notBefore = timeOf(notBefore, 'notBefore')
-  validity.notAfter = timeOf(notAfter, 'notAfter')
+  const issuerName = issuerCert ? issuerCert.subjectDer : encodeName(options.issuer as NameList)
+  const validity = sequence(derTime(checkTime(notBefore, 'notBefore')), derTime(checkTime(notAfter, 'notAfter')))
   if (notAfter.getTime() < notBefore.getTime()) throw new PkiError('INVALID_ARGUMENT', 'notAfter is before notBefore')
-  const spki = decodeDer(subjectPublicKey, SubjectPublicKeyInfo, 'subject public key')
+  // Checked as a SubjectPublicKeyInfo (shape, algorithm, BIT STRING) and embedded as given.
+  const { key } = spkiParts(subjectPublicKey, 'subject public key')
   const withIds: ExtensionsInput = options.omitKeyIdentifiers
     ? extensions
     : {
         ...extensions,
-        subjectKeyIdentifier: extensions.subjectKeyIdentifier ?? keyIdentifierOf(subjectPublicKey),
+        subjectKeyIdentifier: extensions.subjectKeyIdentifier ?? sha1(key),
         authorityKeyIdentifier:
           extensions.authorityKeyIdentifier ??
           issuerCert?.extensions.subjectKeyIdentifier?.keyIdentifier ??
           keyIdentifierOf(await signer.publicKey()),
       }
-  const list = buildExtensions(withIds)
-  const sigAlg = signatureAlgorithmIdentifier(signer.algorithm)
-  const tbs = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: bufferOf(serialToBytes(options.serial ?? generateSerial())),
-    signature: sigAlg,
-    issuer: issuerName,
+  const list = encodeExtensions(withIds)
+  const sigAlg = signatureAlgorithmDer(signer.algorithm)
+  const serial = serialToBytes(options.serial ?? generateSerial())
+  const subjectName = encodeName(subject)
+  const tbs = sequence(
+    VERSION_3,
+    derIntegerOf(serial),
+    sigAlg,
+    issuerName,
     validity,
-    subject: buildName(subject),
-    subjectPublicKeyInfo: spki,
-  })
-  if (list.length > 0) tbs.extensions = new Extensions(list)
-  const signed = await signStructure(signer, encodeDer(tbs))
-  const cert = new Certificate({
-    tbsCertificate: tbs,
-    signatureAlgorithm: signed.algorithm,
-    signatureValue: bufferOf(signed.signature),
-  })
-  return encodeDer(cert)
+    subjectName,
+    subjectPublicKey,
+    ...(list.length > 0 ? [tlv(0xa3, sequence(...list))] : []),
+  )
+  const signature = await signer.sign(tbs)
+  return sequence(tbs, sigAlg, derBitString(signature))
+}
+
+function sha1(data: Uint8Array): Uint8Array {
+  const crypto = globalThis.process.getBuiltinModule('node:crypto')
+  return new Uint8Array(crypto.createHash('sha1').update(data).digest())
+}
+
+/** The checks timeOf makes, returning the date rounded down to whole seconds. */
+function checkTime(date: Date, what: string): Date {
+  return timeOf(date, what).getTime()
 }
 
 export function bufferOf(bytes: Uint8Array): ArrayBuffer {

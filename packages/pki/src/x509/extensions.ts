@@ -18,10 +18,10 @@ import {
   PolicyQualifierInfo,
   SubjectAlternativeName,
   SubjectKeyIdentifier,
-  SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509'
 import { decodeDer, encodeDer } from '../der.js'
 import { PkiError } from '../errors.js'
+import { derOctetString, derOid, derSmallInteger, sequence, spkiParts, tlv } from './der-build.js'
 
 export const EXTENSION_OIDS = {
   basicConstraints: '2.5.29.19',
@@ -151,9 +151,10 @@ function checkAscii(text: string): string {
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value (what OpenSSL computes too). */
 export function keyIdentifierOf(spkiDer: Uint8Array): Uint8Array {
-  const spki = decodeDer(spkiDer, SubjectPublicKeyInfo, 'subject public key info')
+  // Only the BIT STRING is needed: read it without a schema decode and re-encode (this runs per certificate).
+  const { key } = spkiParts(spkiDer)
   const crypto = globalThis.process.getBuiltinModule('node:crypto')
-  return new Uint8Array(crypto.createHash('sha1').update(new Uint8Array(spki.subjectPublicKey)).digest())
+  return new Uint8Array(crypto.createHash('sha1').update(key).digest())
 }
 
 /** Encodes the requested extensions in a fixed, conventional order. */
@@ -250,6 +251,122 @@ export function buildExtensions(input: ExtensionsInput): Extension[] {
     seen.add(e.extnID)
   }
   return list
+}
+
+const asciiBytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0))
+const TRUE = Uint8Array.of(0x01, 0x01, 0xff)
+
+/** One Extension's DER: critical written only when true (DER leaves out the DEFAULT FALSE). */
+function extDer(oid: string, critical: boolean, value: Uint8Array): Uint8Array {
+  return sequence(derOid(oid), ...(critical ? [TRUE] : []), derOctetString(value))
+}
+
+function generalNameDer(name: AltName): Uint8Array {
+  if ('email' in name) return tlv(0x81, asciiBytes(checkAscii(name.email)))
+  if ('dns' in name) return tlv(0x82, asciiBytes(checkAscii(name.dns)))
+  if ('uri' in name) return tlv(0x86, asciiBytes(checkUri(name.uri)))
+  throw new PkiError('INVALID_ARGUMENT', 'subjectAltName entries are { email }, { dns } or { uri }')
+}
+
+/** A named-bit BIT STRING in DER: trailing zero bits dropped, the unused-bits count saying how many. */
+function namedBits(flags: number): Uint8Array {
+  let highest = 0
+  for (let bit = 0; bit < 16; bit++) if (flags & (1 << bit)) highest = bit
+  const bytes = new Uint8Array(Math.floor(highest / 8) + 1)
+  for (let bit = 0; bit <= highest; bit++) if (flags & (1 << bit)) bytes[bit >> 3]! |= 0x80 >> (bit & 7)
+  return tlv(0x03, Uint8Array.of(7 - (highest % 8)), bytes)
+}
+
+/**
+ * The DER of each extension buildExtensions makes, in the same order and with the same checks, written directly
+ * (certificate issuance is a hot path; certificate.fast.test.ts compares the two).
+ */
+export function encodeExtensions(input: ExtensionsInput): Uint8Array[] {
+  const list: [string, Uint8Array][] = []
+  const O = EXTENSION_OIDS
+  if (input.basicConstraints) {
+    const { ca, pathLength, critical = true } = input.basicConstraints
+    if (pathLength !== undefined && (!ca || !Number.isSafeInteger(pathLength) || pathLength < 0)) {
+      throw new PkiError('INVALID_ARGUMENT', 'pathLength needs ca: true and a non-negative integer')
+    }
+    const value = sequence(...(ca ? [TRUE] : []), ...(pathLength !== undefined ? [derSmallInteger(pathLength)] : []))
+    list.push([O.basicConstraints, extDer(O.basicConstraints, critical, value)])
+  }
+  if (input.keyUsage) {
+    let flags = 0
+    for (const usage of input.keyUsage) {
+      const bit = KEY_USAGES.indexOf(usage)
+      if (bit < 0) throw new PkiError('INVALID_ARGUMENT', `unknown key usage ${usage}`)
+      flags |= 1 << bit
+    }
+    if (flags === 0) throw new PkiError('INVALID_ARGUMENT', 'keyUsage needs at least one usage')
+    list.push([O.keyUsage, extDer(O.keyUsage, true, namedBits(flags))])
+  }
+  if (input.extKeyUsage) {
+    const oids = input.extKeyUsage.map((p) => derOid(EXT_KEY_USAGE_OIDS[p] ?? checkOid(p)))
+    list.push([O.extKeyUsage, extDer(O.extKeyUsage, false, sequence(...oids))])
+  }
+  if (input.subjectKeyIdentifier) {
+    const value = derOctetString(input.subjectKeyIdentifier)
+    list.push([O.subjectKeyIdentifier, extDer(O.subjectKeyIdentifier, false, value)])
+  }
+  if (input.authorityKeyIdentifier) {
+    const value = sequence(tlv(0x80, input.authorityKeyIdentifier))
+    list.push([O.authorityKeyIdentifier, extDer(O.authorityKeyIdentifier, false, value)])
+  }
+  if (input.subjectAltName) {
+    if (input.subjectAltName.length === 0) throw new PkiError('INVALID_ARGUMENT', 'subjectAltName is empty')
+    const value = sequence(...input.subjectAltName.map(generalNameDer))
+    list.push([O.subjectAltName, extDer(O.subjectAltName, false, value)])
+  }
+  if (input.crlDistributionPoints) {
+    const points = input.crlDistributionPoints.map((uri) =>
+      sequence(tlv(0xa0, tlv(0xa0, tlv(0x86, asciiBytes(checkUri(uri)))))),
+    )
+    list.push([O.crlDistributionPoints, extDer(O.crlDistributionPoints, false, sequence(...points))])
+  }
+  if (input.authorityInfoAccess) {
+    const { ocsp = [], caIssuers = [] } = input.authorityInfoAccess
+    const access = [
+      ...ocsp.map((uri) => [ID_AD_OCSP, uri] as const),
+      ...caIssuers.map((uri) => [ID_AD_CA_ISSUERS, uri] as const),
+    ].map(([method, uri]) => sequence(derOid(method), tlv(0x86, asciiBytes(checkUri(uri)))))
+    list.push([O.authorityInfoAccess, extDer(O.authorityInfoAccess, false, sequence(...access))])
+  }
+  if (input.certificatePolicies) {
+    const policies = input.certificatePolicies.map(({ oid, cps }) =>
+      sequence(
+        derOid(checkOid(oid)),
+        // CPSuri ::= IA5String
+        ...(cps === undefined ? [] : [sequence(sequence(derOid(ID_QT_CPS), ia5(checkUri(cps))))]),
+      ),
+    )
+    list.push([O.certificatePolicies, extDer(O.certificatePolicies, false, sequence(...policies))])
+  }
+  if (input.idCardNumber !== undefined) {
+    list.push([O.idCardNumber, extDer(O.idCardNumber, false, identityDer(input.idCardNumber))])
+  }
+  if (input.socialInsuranceNumber !== undefined) {
+    const value = identityDer(input.socialInsuranceNumber)
+    list.push([O.socialInsuranceNumber, extDer(O.socialInsuranceNumber, false, value)])
+  }
+  for (const custom of input.custom ?? []) {
+    if (!(custom.value instanceof Uint8Array)) throw new PkiError('INVALID_ARGUMENT', 'custom extension value is DER')
+    const oid = checkOid(custom.oid)
+    list.push([oid, extDer(oid, custom.critical === true, custom.value)])
+  }
+  const seen = new Set<string>()
+  for (const [oid] of list) {
+    if (seen.has(oid)) throw new PkiError('INVALID_ARGUMENT', `extension ${oid} given twice`)
+    seen.add(oid)
+  }
+  return list.map(([, der]) => der)
+}
+
+function identityDer(value: string): Uint8Array {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new PkiError('INVALID_ARGUMENT', 'identity number is empty')
+  return tlv(0x0c, new TextEncoder().encode(value))
 }
 
 function ia5(text: string): Uint8Array {

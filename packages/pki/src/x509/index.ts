@@ -6,6 +6,7 @@ export {
   type ParsedCertificate,
   parseCertificate,
   type SignatureAlgorithmView,
+  signatureAlgorithmDer,
   verifyCertificateSignature,
 } from './certificate.js'
 export {
@@ -31,6 +32,7 @@ export {
   parseCsr,
   verifyCsr,
 } from './csr.js'
+export { type SpkiParts, spkiParts } from './der-build.js'
 export {
   type AltName,
   EXT_KEY_USAGE_OIDS,
@@ -44,6 +46,7 @@ export {
 } from './extensions.js'
 export {
   buildName,
+  encodeName,
   NAME_OIDS,
   type NameAttribute,
   type NameEntry,

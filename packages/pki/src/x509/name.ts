@@ -1,6 +1,7 @@
 import { AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName } from '@peculiar/asn1-x509'
 import { bytesToHex } from '@yiqian/gm'
 import { PkiError } from '../errors.js'
+import { derOid, sequence, tlv } from './der-build.js'
 
 /** Short names of the attributes a hospital PKI puts into distinguished names. */
 export type NameAttribute = 'C' | 'ST' | 'L' | 'O' | 'OU' | 'CN' | 'serialNumber' | 'emailAddress'
@@ -25,42 +26,70 @@ export const NAME_OIDS: Readonly<Record<NameAttribute, string>> = {
 const SHORT_NAMES = new Map(Object.entries(NAME_OIDS).map(([short, oid]) => [oid, short]))
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/
 
-function attributeValue(type: NameAttribute | string, value: string): AttributeValue {
+type StringKind = 'printableString' | 'ia5String' | 'utf8String'
+
+/** The string type `value` is written as for `type`, after checking it fits (throws INVALID_ARGUMENT). */
+function stringKind(type: NameAttribute | string, value: string): StringKind {
   switch (type) {
     case 'C':
       if (!/^[A-Z]{2}$/.test(value))
         throw new PkiError('INVALID_ARGUMENT', `country must be two capital letters: ${value}`)
-      return new AttributeValue({ printableString: value })
+      return 'printableString'
     case 'emailAddress':
       // PKCS #9 defines emailAddress as IA5String.
       if (!/^[\x20-\x7e]+$/.test(value)) throw new PkiError('INVALID_ARGUMENT', `emailAddress is not ASCII: ${value}`)
-      return new AttributeValue({ ia5String: value })
+      return 'ia5String'
     case 'serialNumber':
       // X.520 makes serialNumber a PrintableString; OpenSSL and most validators expect exactly that.
       if (!PRINTABLE.test(value)) throw new PkiError('INVALID_ARGUMENT', `serialNumber is not printable: ${value}`)
-      return new AttributeValue({ printableString: value })
+      return 'printableString'
     default:
-      return new AttributeValue({ utf8String: value })
+      return 'utf8String'
   }
+}
+
+interface CheckedEntry {
+  readonly oid: string
+  readonly kind: StringKind
+  readonly value: string
+}
+
+function checkedEntries(list: NameList): CheckedEntry[] {
+  if (!Array.isArray(list)) throw new PkiError('INVALID_ARGUMENT', 'a name is a list of { type: value } entries')
+  return list.map((entry) => {
+    const pairs = Object.entries(entry)
+    if (pairs.length !== 1) throw new PkiError('INVALID_ARGUMENT', 'each name entry holds exactly one attribute')
+    const [type, value] = pairs[0]!
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new PkiError('INVALID_ARGUMENT', `name attribute ${type} must be a non-empty string`)
+    }
+    const oid = NAME_OIDS[type as NameAttribute] ?? (/^\d+(\.\d+)+$/.test(type) ? type : undefined)
+    if (oid === undefined) throw new PkiError('INVALID_ARGUMENT', `unknown name attribute ${type}`)
+    return { oid, kind: stringKind(type, value), value }
+  })
 }
 
 /** Builds a Name from `[{ C: 'CN' }, { O: '某某医院' }, { CN: '王医生' }]` (UTF8String except C, serialNumber, emailAddress). */
 export function buildName(list: NameList): Name {
-  if (!Array.isArray(list)) throw new PkiError('INVALID_ARGUMENT', 'a name is a list of { type: value } entries')
   return new Name(
-    list.map((entry) => {
-      const pairs = Object.entries(entry)
-      if (pairs.length !== 1) throw new PkiError('INVALID_ARGUMENT', 'each name entry holds exactly one attribute')
-      const [type, value] = pairs[0]!
-      if (typeof value !== 'string' || value.length === 0) {
-        throw new PkiError('INVALID_ARGUMENT', `name attribute ${type} must be a non-empty string`)
-      }
-      const oid = NAME_OIDS[type as NameAttribute] ?? (/^\d+(\.\d+)+$/.test(type) ? type : undefined)
-      if (oid === undefined) throw new PkiError('INVALID_ARGUMENT', `unknown name attribute ${type}`)
-      return new RelativeDistinguishedName([
-        new AttributeTypeAndValue({ type: oid, value: attributeValue(type, value) }),
-      ])
-    }),
+    checkedEntries(list).map(
+      ({ oid, kind, value }) =>
+        new RelativeDistinguishedName([
+          new AttributeTypeAndValue({ type: oid, value: new AttributeValue({ [kind]: value }) }),
+        ]),
+    ),
+  )
+}
+
+const STRING_TAGS: Record<StringKind, number> = { printableString: 0x13, ia5String: 0x16, utf8String: 0x0c }
+const utf8 = new TextEncoder()
+
+/** The DER of buildName(list), written directly (one attribute per RDN, so no SET ordering to do). */
+export function encodeName(list: NameList): Uint8Array {
+  return sequence(
+    ...checkedEntries(list).map(({ oid, kind, value }) =>
+      tlv(0x31, sequence(derOid(oid), tlv(STRING_TAGS[kind], utf8.encode(value)))),
+    ),
   )
 }
 

@@ -1,0 +1,323 @@
+import { randomBytes } from 'node:crypto'
+import { Agent, request } from 'node:http'
+import type { ActorContext, CaService, CertificateAuthority, IssueCertificateInput } from '@yiqian/core'
+import { createCaService, createSoftKeyStore, kekFromKeyFile } from '@yiqian/core'
+import { generateSm2KeyPair, sm2PublicKeyToSpki } from '@yiqian/gm'
+import { buildOcspRequest, parseOcspResponse } from '@yiqian/pki'
+import { createTestApp, type TestApp } from '@yiqian/server/testing'
+import type { DialectName } from '@yiqian/storage'
+import { opensslSm2Speed } from './openssl.js'
+import { median, type Row } from './table.js'
+
+const ACTOR: ActorContext = { actor: 'user:bench-officer', actorRole: 'ra-officer', source: '127.0.0.1', requestId: '' }
+const ISSUANCE_TARGET = 500
+const OCSP_TARGET = 2000
+
+export interface CaBenchOptions {
+  readonly runs: number
+  /** Certificates issued per run and way of issuing. */
+  readonly certificates: number
+  /** Seconds per OCSP run. */
+  readonly seconds: number
+  readonly dialects: readonly DialectName[]
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+/** Fresh SM2 subject keys (SubjectPublicKeyInfo), made before anything is timed. */
+function subjectKeys(count: number): Uint8Array[] {
+  return Array.from({ length: count }, () => sm2PublicKeyToSpki(generateSm2KeyPair().publicKey))
+}
+
+/** A staff signing certificate request as the RA sends it (profile `staff-sign`). */
+function staffRequest(caId: string, publicKey: Uint8Array, n: number): IssueCertificateInput {
+  const employee = `E${String(n).padStart(6, '0')}`
+  return {
+    caId,
+    profileId: 'staff-sign',
+    subject: { C: 'CN', O: '某某省人民医院', OU: '心内科', CN: `王医生${n}`, serialNumber: employee },
+    subjectAltName: { email: [`doctor${n}@hospital.example`] },
+    idCardNumber: '11010519491231002X',
+    publicKey,
+    staffId: `staff-${employee}`,
+    holderActor: `user:${employee}`,
+  }
+}
+
+interface Sample {
+  readonly rate: number
+  readonly latencies: number[]
+  /**
+   * Process CPU time (user + system, all threads) per operation in ms: steadier than wall-clock rates on a shared,
+   * loaded machine. For the HTTP rows it includes the load generator, which runs in the same process.
+   */
+  readonly cpuMs: number
+}
+
+/** Starts a CPU clock; the returned function gives the CPU ms spent since, per `count` operations. */
+function cpuClock(): (count: number) => number {
+  const start = process.cpuUsage()
+  return (count) => {
+    const used = process.cpuUsage(start)
+    return (used.user + used.system) / 1000 / Math.max(1, count)
+  }
+}
+
+function rowOf(operation: string, samples: readonly Sample[], target: number): Row {
+  const all = samples.flatMap((s) => s.latencies).sort((a, b) => a - b)
+  const cpu = median(samples.map((s) => s.cpuMs))
+  return {
+    operation: `${operation} [CPU ${cpu.toFixed(2)} ms/op]`,
+    opsPerSecond: median(samples.map((s) => s.rate)),
+    p50Ms: percentile(all, 50),
+    p99Ms: percentile(all, 99),
+    target: { opsPerSecond: target },
+  }
+}
+
+/** `count` calls of `one(i)` with at most `concurrency` in flight; the latency of each call. */
+async function pool(count: number, concurrency: number, one: (i: number) => Promise<unknown>): Promise<Sample> {
+  const latencies: number[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < count) {
+      const i = next++
+      const t = performance.now()
+      await one(i)
+      latencies.push(performance.now() - t)
+    }
+  }
+  const start = performance.now()
+  const cpu = cpuClock()
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return { rate: count / ((performance.now() - start) / 1000), latencies, cpuMs: cpu(count) }
+}
+
+/**
+ * The bulk-approval shape: one signer loaded up front, then batches of `batch` issueWithin calls, each batch in one
+ * unit of work (one transaction). The latency recorded per certificate is the batch's time divided by its size.
+ */
+async function batched(
+  ca: CaService,
+  testApp: TestApp,
+  caId: string,
+  keys: readonly Uint8Array[],
+  offset: number,
+  batch: number,
+): Promise<Sample> {
+  const latencies: number[] = []
+  const start = performance.now()
+  const cpu = cpuClock()
+  const signer = await ca.signerFor(caId)
+  for (let from = 0; from < keys.length; from += batch) {
+    const t = performance.now()
+    const size = Math.min(batch, keys.length - from)
+    await testApp.services.uow.run(async (tx) => {
+      for (let i = from; i < from + size; i++) {
+        await ca.issueWithin(tx, staffRequest(caId, keys[i]!, offset + i), ACTOR, signer)
+      }
+    })
+    const each = (performance.now() - t) / size
+    for (let i = 0; i < size; i++) latencies.push(each)
+  }
+  return { rate: keys.length / ((performance.now() - start) / 1000), latencies, cpuMs: cpu(keys.length) }
+}
+
+/** Keep-alive POSTs of `bodies` (round robin) from `connections` clients for about `seconds`. */
+async function postLoad(
+  url: string,
+  bodies: readonly Uint8Array[],
+  connections: number,
+  seconds: number,
+): Promise<Sample> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections })
+  const latencies: number[] = []
+  let n = 0
+  const end = performance.now() + seconds * 1000
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const body = bodies[n++ % bodies.length]!
+      const t = performance.now()
+      const req = request(
+        url,
+        {
+          agent,
+          method: 'POST',
+          headers: { 'content-type': 'application/ocsp-request', 'content-length': body.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => {
+            if (res.statusCode !== 200) return reject(new Error(`${url}: ${res.statusCode}`))
+            // A 200 with an OCSP error status would flatter the figure: every answer must be "successful".
+            const answer = Buffer.concat(chunks)
+            if (answer.length < 16) return reject(new Error(`${url}: OCSP error response ${answer.toString('hex')}`))
+            latencies.push(performance.now() - t)
+            resolve()
+          })
+        },
+      )
+      req.on('error', reject)
+      req.end(body)
+    })
+  const worker = async () => {
+    while (performance.now() < end) await one()
+  }
+  const start = performance.now()
+  const cpu = cpuClock()
+  await Promise.all(Array.from({ length: connections }, worker))
+  const elapsed = (performance.now() - start) / 1000
+  const cpuMs = cpu(latencies.length)
+  agent.destroy()
+  return { rate: latencies.length / elapsed, latencies, cpuMs }
+}
+
+async function appWithCa(dialect: DialectName): Promise<{ testApp: TestApp; ca: CaService }> {
+  let ca: CaService | undefined
+  const testApp = await createTestApp({
+    dialect,
+    services: (base) => {
+      const keyStore = createSoftKeyStore({ uow: base.uow, clock: base.clock, kek: kekFromKeyFile(randomBytes(32)) })
+      ca = createCaService({ uow: base.uow, clock: base.clock, keyStore, publicBaseUrl: 'http://127.0.0.1' })
+      return { ...base, keyStore, ca }
+    },
+  })
+  if (!ca) throw new Error('no CA service')
+  return { testApp, ca }
+}
+
+async function dialectRows(dialect: DialectName, options: CaBenchOptions, sm2Sign: number[]): Promise<Row[]> {
+  const { runs, certificates, seconds } = options
+  const { testApp, ca } = await appWithCa(dialect)
+  try {
+    const { issuing } = await ca.createHierarchy(
+      {
+        algorithm: 'sm2',
+        names: {
+          root: { C: 'CN', O: '医签 Bench', CN: '医签 Bench SM2 Root' },
+          issuing: { C: 'CN', O: '医签 Bench', CN: '医签 Bench SM2 Issuing CA' },
+        },
+      },
+      ACTOR,
+    )
+    const warm = 20
+    const keys = subjectKeys(warm + runs * certificates * 3)
+    let used = 0
+    const take = (count: number) => {
+      const slice = keys.slice(used, used + count)
+      used += count
+      return { keys: slice, offset: used - count }
+    }
+    // Warm-up: the JIT, the key cache of the key store, the parsed CA certificate.
+    {
+      const w = take(warm)
+      for (let i = 0; i < warm; i++)
+        await ca.issueCertificate(staffRequest(issuing.id, w.keys[i]!, w.offset + i), ACTOR)
+    }
+    const sequential: Sample[] = []
+    const concurrent: Sample[] = []
+    const bulk: Sample[] = []
+    for (let run = 0; run < runs; run++) {
+      const a = take(certificates)
+      sequential.push(
+        await pool(certificates, 1, (i) =>
+          ca.issueCertificate(staffRequest(issuing.id, a.keys[i]!, a.offset + i), ACTOR),
+        ),
+      )
+      const b = take(certificates)
+      concurrent.push(
+        await pool(certificates, 8, (i) =>
+          ca.issueCertificate(staffRequest(issuing.id, b.keys[i]!, b.offset + i), ACTOR),
+        ),
+      )
+      const c = take(certificates)
+      bulk.push(await batched(ca, testApp, issuing.id, c.keys, c.offset, 100))
+      sm2Sign.push(opensslSm2Speed(1).sign)
+    }
+
+    // OCSP: a good staff certificate, asked about with a different nonce each time (as relying parties do).
+    const good = await ca.issueCertificate(staffRequest(issuing.id, subjectKeys(1)[0]!, 999_999), ACTOR)
+    const requests = Array.from({ length: 256 }, () =>
+      buildOcspRequest({ certificate: good.der, issuer: issuing.certificate, nonce: new Uint8Array(randomBytes(16)) }),
+    )
+    await checkOcsp(ca, requests[0]!, issuing)
+    const inProcess: Sample[] = []
+    await timed(0.3, (i) => ca.respondOcsp(requests[i % requests.length]!)) // warm-up
+    for (let run = 0; run < runs; run++) {
+      inProcess.push(await timed(seconds, (i) => ca.respondOcsp(requests[i % requests.length]!)))
+      sm2Sign.push(opensslSm2Speed(1).sign)
+    }
+    // under-pressure answers 503 while the mean event-loop delay of its last 1 s sample exceeds 1 s, and the
+    // synchronous OpenSSL samples block the loop for seconds: let two samples pass, and take none while listening.
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    const overHttp: Sample[] = []
+    await testApp.app.listen({ port: 0, host: '127.0.0.1' })
+    const address = testApp.app.server.address()
+    if (!address || typeof address === 'string') throw new Error('no port')
+    const url = `http://127.0.0.1:${address.port}/pki/ocsp`
+    await postLoad(url, requests, 50, 0.5) // warm-up
+    for (let run = 0; run < runs; run++) overHttp.push(await postLoad(url, requests, 50, seconds))
+
+    const db = dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'
+    return [
+      rowOf(`CA issue staff-sign SM2, sequential issueCertificate (${db})`, sequential, ISSUANCE_TARGET),
+      rowOf(`CA issue staff-sign SM2, 8 concurrent issueCertificate (${db})`, concurrent, ISSUANCE_TARGET),
+      rowOf(`CA issue staff-sign SM2, issueWithin ×100 per unit of work (${db})`, bulk, ISSUANCE_TARGET),
+      rowOf(`OCSP respondOcsp in process, good + nonce, SM2 responder (${db})`, inProcess, OCSP_TARGET),
+      rowOf(`OCSP HTTP POST /pki/ocsp, 50 connections, SM2 responder (${db})`, overHttp, OCSP_TARGET),
+    ]
+  } finally {
+    await testApp.close()
+  }
+}
+
+/** Sequential calls of `fn(i)` for about `seconds`. */
+async function timed(seconds: number, fn: (i: number) => Promise<unknown>): Promise<Sample> {
+  const latencies: number[] = []
+  const start = performance.now()
+  const cpu = cpuClock()
+  const end = start + seconds * 1000
+  let i = 0
+  let now = start
+  while (now < end) {
+    await fn(i++)
+    const after = performance.now()
+    latencies.push(after - now)
+    now = after
+  }
+  return { rate: latencies.length / ((now - start) / 1000), latencies, cpuMs: cpu(latencies.length) }
+}
+
+/** The figures mean nothing unless the responder answers "good" and echoes the nonce. */
+async function checkOcsp(ca: CaService, request: Uint8Array, issuing: CertificateAuthority): Promise<void> {
+  const response = parseOcspResponse(await ca.respondOcsp(request))
+  if (response.responseStatus !== 'successful' || response.responses[0]?.certStatus.status !== 'good') {
+    throw new Error(`the OCSP responder of ${issuing.id} did not answer "good": ${response.responseStatus}`)
+  }
+  if (!response.nonce) throw new Error('the OCSP responder did not echo the nonce')
+}
+
+/**
+ * The certificate authority on each database: issuance through CaService (one at a time, 8 at once, and in batches
+ * of 100 per unit of work as a bulk approval runs) and OCSP answers (in process, and over HTTP with 50 connections).
+ * The reference is `openssl speed sm2` signatures per second from the same run: each certificate and each OCSP answer
+ * needs exactly one SM2 signature, so it is the upper bound, not a like-for-like figure (`openssl x509 -req` spawns
+ * a process per certificate and would flatter us).
+ */
+export async function caRows(options: CaBenchOptions): Promise<Row[]> {
+  const sm2Sign = [opensslSm2Speed(1).sign]
+  const rows: Row[] = []
+  for (const dialect of options.dialects) {
+    try {
+      rows.push(...(await dialectRows(dialect, options, sm2Sign)))
+    } catch (error) {
+      process.stderr.write(`CA on ${dialect} skipped: ${(error as Error).message}\n`)
+    }
+  }
+  // Every row quotes the same reference: the median of all the OpenSSL samples taken between our runs.
+  const reference = { label: 'openssl speed sm2 sign (upper bound: 1 signature each)', opsPerSecond: median(sm2Sign) }
+  return rows.map((row) => ({ ...row, reference }))
+}
