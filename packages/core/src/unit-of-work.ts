@@ -46,4 +46,9 @@ export interface Repositories {
 /** One transaction: all writes in `fn`, audit included, commit together or not at all. */
 export interface UnitOfWork {
   run<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>
+  /**
+   * Reads outside a transaction, for hot read-only paths (the OCSP responder): each statement sees what is committed
+   * when it runs, and there is no BEGIN/COMMIT round trip. Never write in `fn`.
+   */
+  read<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>
 }

@@ -57,5 +57,6 @@ export function repositoriesOf(db: Kysely<Database>, clock: Clock): Repositories
 export function createUnitOfWork(db: Kysely<Database>, clock: Clock): UnitOfWork {
   return {
     run: (fn) => db.transaction().execute((trx) => fn(repositoriesOf(trx, clock))),
+    read: (fn) => fn(repositoriesOf(db, clock)),
   }
 }

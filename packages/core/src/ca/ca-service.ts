@@ -731,7 +731,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
   async function activeCaList(fresh: boolean): Promise<readonly ActiveCa[]> {
     const at = performance.now()
     if (!fresh && activeCas && at - activeCas.at < ACTIVE_CA_TTL_MS) return activeCas.list
-    const cas = (await uow.run((tx) => tx.certificateAuthorities.list())).filter((ca) => ca.status === 'active')
+    const cas = (await uow.read((tx) => tx.certificateAuthorities.list())).filter((ca) => ca.status === 'active')
     const list = cas.map((ca) => ({ ca, cert: caCertificateOf(ca) }))
     activeCas = { at, list }
     return list
@@ -774,7 +774,8 @@ export function createCaService(deps: CaServiceDeps): CaService {
     const responder = responderOf(first.ca, now)
     const signer = await signerOf(responder.keyUri)
     const nextUpdate = new Date(now.getTime() + CA_LIMITS.ocspValiditySeconds * 1000)
-    const entries: OcspEntry[] = await uow.run(async (tx) => {
+    // Outside a transaction: one round trip per serial, and the status is whatever is committed when it is read.
+    const entries: OcspEntry[] = await uow.read(async (tx) => {
       const out: OcspEntry[] = []
       for (const certId of parsed.certIds) {
         let status: OcspCertStatus = { status: 'unknown' }

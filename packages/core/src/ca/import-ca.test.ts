@@ -23,7 +23,7 @@ function fakes() {
     },
     audit: { append: async (event: AuditEvent) => void events.push(event) },
   } as unknown as Repositories
-  const uow: UnitOfWork = { run: (fn) => fn(tx) }
+  const uow: UnitOfWork = { run: (fn) => fn(tx), read: (fn) => fn(tx) }
   const keyStore = {
     async importPrivateKey(pkcs8: Uint8Array, meta: { label: string; purpose: 'ca' }) {
       imported.push({ pkcs8: pkcs8.slice(), meta })

@@ -70,6 +70,9 @@ function memory(certs: IssuedCertificate[], interfere?: (id: string) => void) {
     audit: { append: async (event: AuditEvent) => void audit.push(event) },
   }
   const uow: UnitOfWork = {
+    read(fn) {
+      return this.run(fn)
+    },
     run: async (fn) => {
       units++
       return fn(tx as unknown as Repositories)

@@ -50,7 +50,7 @@ function fakeUow(extra: { bySerial?: IssuedCertificate[] } = {}): UnitOfWork {
       findBySerial: async () => extra.bySerial?.[0],
     },
   } as unknown as Repositories
-  return { run: (fn) => fn(tx) }
+  return { run: (fn) => fn(tx), read: (fn) => fn(tx) }
 }
 
 function fakeCa() {
