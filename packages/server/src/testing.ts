@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import {
   type Account,
+  type CaService,
   type Clock,
   createRegisterClientSystem,
   createSecretBox,
@@ -16,7 +17,7 @@ import {
 import { bytesToHex, createSigner, generateSm2KeyPair, sm2PrivateKeyToPem, sm3 } from '@yiqian/gm'
 import { buildCsr, csrToPem } from '@yiqian/pki'
 import { type DialectName, migrateToLatest, openStorage, type Storage } from '@yiqian/storage'
-import { createTestDatabase, type TestDatabase } from '@yiqian/storage/testing'
+import { createTestDatabase, type TestDatabase, testDepartment, testStaffMember } from '@yiqian/storage/testing'
 import type { FastifyInstance } from 'fastify'
 import type { AppServices } from './app.js'
 import { buildApp } from './app.js'
@@ -77,6 +78,13 @@ export async function createTestApp(
   }
 }
 
+/** The CA service of an app made with `createTestApp({ ca: true })`. */
+export function caOf(testApp: TestApp): CaService {
+  const { ca } = testApp.services
+  if (!ca) throw new Error('no CA service: createTestApp({ ca: true })')
+  return ca
+}
+
 export interface SignedIn {
   readonly account: Account
   readonly password: string
@@ -134,7 +142,7 @@ export function publicRoutesOnlyServices(): AppServices {
     throw new Error('this test app has no database: only public routes work')
   }
   return {
-    uow: { run: refuse },
+    uow: { run: refuse, read: refuse },
     clock: systemClock,
     secretBox: createSecretBox(randomBytes(32)),
     access: new Proxy({} as AppServices['access'], { get: () => refuse }),
@@ -202,20 +210,17 @@ export async function seedStaff(
   const now = testApp.clock.now()
   const institutionId = randomUUID()
   const departmentIds: [string, string] = [randomUUID(), randomUUID()]
-  const staff: StaffMember[] = Array.from({ length: count }, (_, i) => ({
-    id: randomUUID(),
-    institutionId,
-    employeeNumber: `E${i + 1}`,
-    name: `员工${i + 1}`,
-    title: '医师',
-    departmentIds: [departmentIds[i % 2] as string],
-    status: 'active',
-    phone: undefined,
-    idDocument: undefined,
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-  }))
+  const staff: StaffMember[] = Array.from({ length: count }, (_, i) =>
+    testStaffMember({
+      id: randomUUID(),
+      institutionId,
+      employeeNumber: `E${i + 1}`,
+      name: `员工${i + 1}`,
+      title: '医师',
+      departmentIds: [departmentIds[i % 2] as string],
+      createdAt: now,
+    }),
+  )
   await testApp.services.uow.run(async (tx) => {
     await tx.institutions.insert({
       id: institutionId,
@@ -226,17 +231,9 @@ export async function seedStaff(
       version: 1,
     })
     await tx.departments.insertMany(
-      departmentIds.map((id, i) => ({
-        id,
-        institutionId,
-        code: `D${i}`,
-        name: i === 0 ? '心内科' : '外科',
-        parentId: undefined,
-        status: 'active' as const,
-        createdAt: now,
-        updatedAt: now,
-        version: 1,
-      })),
+      departmentIds.map((id, i) =>
+        testDepartment({ id, institutionId, code: `D${i}`, name: i === 0 ? '心内科' : '外科', createdAt: now }),
+      ),
     )
     for (let i = 0; i < staff.length; i += 1000) await tx.staff.insertMany(staff.slice(i, i + 1000))
   })

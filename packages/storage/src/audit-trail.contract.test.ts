@@ -14,10 +14,8 @@ import {
   type UnitOfWork,
 } from '@yiqian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStorage, type Storage } from './database.js'
-import { migrateToLatest } from './migrate.js'
-import { createTestDatabase, type TestDatabase, testDialects } from './testing.js'
-import { createUnitOfWork } from './unit-of-work.js'
+import type { Storage } from './database.js'
+import { openTestStorage, testDialects } from './testing.js'
 
 // Checkpoints, signing keys, auditor queries and retention, on every database this run covers.
 
@@ -42,20 +40,14 @@ async function append(uow: UnitOfWork, n: number, event: Partial<AuditEvent> = {
 
 for (const kind of testDialects()) {
   describe(`${kind}: audit trail storage`, () => {
-    let testDb: TestDatabase
     let storage: Storage
     let uow: UnitOfWork
+    let close = async () => {}
 
     beforeAll(async () => {
-      testDb = await createTestDatabase(kind)
-      storage = openStorage({ databaseUrl: testDb.databaseUrl, dataDir: testDb.dataDir })
-      await migrateToLatest(storage.db)
-      uow = createUnitOfWork(storage.db, clock)
+      ;({ storage, uow, close } = await openTestStorage(kind, clock))
     })
-    afterAll(async () => {
-      await storage?.close()
-      await testDb?.drop()
-    })
+    afterAll(() => close())
 
     it('makes the signing key once, keeps its private half sealed, and names it by its public key', async () => {
       const key = await ensureAuditSigningKey({ uow, clock, secretBox })

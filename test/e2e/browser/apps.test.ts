@@ -1,13 +1,12 @@
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, type RunningServer, startServer } from '../harness.js'
+import { launchChromium, SHOTS } from './browser.js'
 
 // The built console and mobile app, served by the real server, rendered in Debian's Chromium.
-const CHROMIUM = process.env.YIQIAN_CHROMIUM ?? '/usr/bin/chromium'
-const SHOTS = join(ROOT, 'test-results', 'screenshots')
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
 
 let server: RunningServer
@@ -16,19 +15,7 @@ let browser: Browser
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true })
   server = await startServer({ YIQIAN_DATA: mkdtempSync(join(tmpdir(), 'yiqian-browser-')) })
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

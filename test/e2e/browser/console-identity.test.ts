@@ -1,15 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { totpCode } from '@yiqian/core'
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT, type RunningServer, startServer } from '../harness.js'
+import { type RunningServer, startServer } from '../harness.js'
+import { initialCredential, launchChromium, logCspViolations, SHOTS } from './browser.js'
 
 // The console's identity journey against the real server: the initial administrator signs in with the generated
 // credential, changes the password, enrols TOTP, works with the organisation data, signs out and back in with a code.
-const CHROMIUM = process.env.YIQIAN_CHROMIUM ?? '/usr/bin/chromium'
-const SHOTS = join(ROOT, 'test-results', 'screenshots')
 const NEW_PASSWORD = 'Yiqian-console-2026!'
 
 let server: RunningServer
@@ -22,15 +21,6 @@ let totpSecret = ''
 /** The 30-second TOTP step whose code confirmed the enrolment. */
 let enrolmentStep = 0
 const problems: string[] = []
-
-function initialCredential(): { username: string; password: string } {
-  const text = readFileSync(join(dataDir, 'initial-admin-credential.txt'), 'utf8')
-  const field = (name: string) => new RegExp(`^${name}: (.+)$`, 'm').exec(text)?.[1]?.trim()
-  const username = field('username')
-  const password = field('password')
-  if (!username || !password) throw new Error(`no credential in:\n${text}`)
-  return { username, password }
-}
 
 async function shot(name: string) {
   await page.screenshot({ path: join(SHOTS, `console-${name}.png`), fullPage: true })
@@ -46,25 +36,10 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true })
   dataDir = mkdtempSync(join(tmpdir(), 'yiqian-console-'))
   server = await startServer({ YIQIAN_DATA: dataDir })
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
   context = await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: 'zh-CN' })
   // CSP violations are reported to the page as events; collect them alongside script errors.
-  await context.addInitScript({
-    content:
-      "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
-  })
+  await logCspViolations(context)
   page = await context.newPage()
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
   page.on('console', (m) => {
@@ -104,7 +79,7 @@ describe('console identity journey in Chromium', () => {
     expect(page.url()).toMatch(/\/console\/login$/)
     await shot('01-login')
 
-    const { username, password } = initialCredential()
+    const { username, password } = initialCredential(dataDir)
     expect(username).toBe('admin')
     await signIn(username, 'wrong-password-123')
     await expect.poll(() => page.getByTestId('login-error').textContent()).toContain('用户名或密码错误')
@@ -116,7 +91,7 @@ describe('console identity journey in Chromium', () => {
   })
 
   it('changes the password, with the server’s policy message for a weak one', async () => {
-    const { password } = initialCredential()
+    const { password } = initialCredential(dataDir)
     await page.getByTestId('password-current').fill(password)
     await page.getByTestId('password-new').fill('weakpassword')
     await page.getByTestId('password-confirm').fill('weakpassword')

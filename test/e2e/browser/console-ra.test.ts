@@ -1,19 +1,18 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { totpCode } from '@yiqian/core'
 import { createSigner, generateSm2KeyPair, sm2PrivateKeyToPem } from '@yiqian/gm'
 import { buildCsr, buildOcspRequest, certificateFromPem, csrToPem, parseOcspResponse } from '@yiqian/pki'
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT, type RunningServer, startServer } from '../harness.js'
+import { type RunningServer, startServer } from '../harness.js'
+import { initialCredential, launchChromium, logCspViolations, SHOTS } from './browser.js'
 
 // The certificate journey in the console against the real server: the initial administrator sets up two RA
 // officers and a staff member; officer A applies for the staff member's signing certificate, cannot approve it
 // (four-eyes), officer B approves it (one-time activation code) and issues it from a CSR made here with an SM2 key;
 // B finds the certificate, revokes it for key compromise, and the console, the status API and OCSP say "revoked".
-const CHROMIUM = process.env.YIQIAN_CHROMIUM ?? '/usr/bin/chromium'
-const SHOTS = join(ROOT, 'test-results', 'screenshots')
 const ADMIN_PASSWORD = 'Yiqian-console-2026!'
 const OFFICER_PASSWORD = 'Ra-officer-Pass-2026!'
 const HOSPITAL = '示例市第一人民医院'
@@ -38,15 +37,6 @@ const initialPasswords = new Map<string, string>()
 let serial = ''
 let certificateId = ''
 let issuerId = ''
-
-function initialCredential(): { username: string; password: string } {
-  const text = readFileSync(join(dataDir, 'initial-admin-credential.txt'), 'utf8')
-  const field = (name: string) => new RegExp(`^${name}: (.+)$`, 'm').exec(text)?.[1]?.trim()
-  const username = field('username')
-  const password = field('password')
-  if (!username || !password) throw new Error(`no credential in:\n${text}`)
-  return { username, password }
-}
 
 /** expect.poll with room for a loaded machine (its default is one second). */
 function poll<T>(read: () => T | Promise<T>, options: { timeout?: number } = {}) {
@@ -96,10 +86,7 @@ async function shot(desk: Desk, name: string) {
 async function openDesk(label: string): Promise<Desk> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' })
   contexts.push(context)
-  await context.addInitScript({
-    content:
-      "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
-  })
+  await logCspViolations(context)
   const page = await context.newPage()
   page.on('pageerror', (e) => problems.push(`${label} page error: ${e.message}`))
   page.on('console', (m) => {
@@ -182,19 +169,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true })
   dataDir = mkdtempSync(join(tmpdir(), 'yiqian-console-ra-'))
   server = await startServer({ YIQIAN_DATA: dataDir }, 60_000)
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
   admin = await openDesk('admin')
 })
 
@@ -216,7 +191,7 @@ afterAll(async () => {
 
 describe('console certificate journey (RA) in Chromium', () => {
   it('the initial administrator completes the first sign-in and sees the certificate menus it may use', async () => {
-    const { username, password } = initialCredential()
+    const { username, password } = initialCredential(dataDir)
     await firstLogin(admin, username, password, ADMIN_PASSWORD)
     // sysadmin and secadmin read the CAs; secadmin reads the reminder policy; applications are for RA officers.
     expect(await admin.page.getByRole('menuitem', { name: '证书机构' }).count()).toBe(1)

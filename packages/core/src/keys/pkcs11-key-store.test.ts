@@ -40,6 +40,9 @@ function auditLog() {
   const events: AuditEvent[] = []
   const state = { failAudit: false }
   const uow: UnitOfWork = {
+    read(fn) {
+      return this.run(fn)
+    },
     async run(fn) {
       const kept = events.length
       const audit = {

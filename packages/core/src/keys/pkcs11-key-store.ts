@@ -8,9 +8,9 @@ import type { ActorContext } from '../access/principal.js'
 import { type Clock, systemClock } from '../clock.js'
 import { DomainError, isDomainError } from '../errors.js'
 import type { UnitOfWork } from '../unit-of-work.js'
+import { checkAlgorithm, checkLabel, checkPurpose, fieldInvalid } from './key-checks.js'
 import {
   KEY_ALGORITHMS,
-  KEY_LABEL_MAX_LENGTH,
   KEY_PURPOSES,
   type KeyAlgorithm,
   type KeyInfo,
@@ -149,43 +149,16 @@ function hsmError(operation: string, error: unknown): DomainError {
   return unavailable(operation, `PKCS#11 模块不可用 / the PKCS#11 module failed at ${operation}`, {}, error)
 }
 
-function fieldInvalid(field: string, message: string): DomainError {
-  return new DomainError('KEY_FIELD_INVALID', message, { field })
-}
-
-function checkLabel(label: unknown): string {
-  if (typeof label !== 'string') throw fieldInvalid('label', 'label must be text')
-  const trimmed = label.normalize('NFC').trim()
-  if (trimmed.length === 0 || [...trimmed].length > KEY_LABEL_MAX_LENGTH) {
-    throw fieldInvalid(
-      'label',
-      `密钥名称须为 1–${KEY_LABEL_MAX_LENGTH} 个字符 / label must be 1–${KEY_LABEL_MAX_LENGTH} characters`,
-    )
-  }
-  if (/\p{Cc}/u.test(trimmed)) throw fieldInvalid('label', 'label must not contain control characters')
-  return trimmed
-}
-
-function checkPurpose(purpose: unknown): KeyPurpose {
-  if (!KEY_PURPOSES.includes(purpose as KeyPurpose)) {
-    throw fieldInvalid('purpose', `purpose must be one of ${KEY_PURPOSES.join(', ')}`)
-  }
-  return purpose as KeyPurpose
-}
-
 type HsmAlgorithm = Exclude<KeyAlgorithm, 'sm2'>
 
-function checkAlgorithm(algorithm: unknown): HsmAlgorithm {
+function checkHsmAlgorithm(algorithm: unknown): HsmAlgorithm {
   if (algorithm === 'sm2') {
     throw fieldInvalid(
       'algorithm',
       'HSM 密钥存储不支持 SM2（PKCS#11 没有标准的 SM2 机制）/ the PKCS#11 key store makes ecdsa-p256, rsa-2048 and rsa-3072 keys; SM2 has no standard PKCS#11 mechanism',
     )
   }
-  if (!KEY_ALGORITHMS.includes(algorithm as KeyAlgorithm)) {
-    throw fieldInvalid('algorithm', `algorithm must be one of ${KEY_ALGORITHMS.join(', ')}`)
-  }
-  return algorithm as HsmAlgorithm
+  return checkAlgorithm(algorithm) as HsmAlgorithm
 }
 
 /** Reads the PIN: the first line of the file, without its line ending. */
@@ -695,7 +668,7 @@ export function createPkcs11KeyStore(deps?: Pkcs11KeyStoreDeps): KeyStore {
 
   return {
     async generate(spec: KeySpec, actor: ActorContext) {
-      const algorithm = checkAlgorithm(spec?.algorithm)
+      const algorithm = checkHsmAlgorithm(spec?.algorithm)
       const label = checkLabel(spec.label)
       const purpose = checkPurpose(spec.purpose)
       const id = randomBytes(16)

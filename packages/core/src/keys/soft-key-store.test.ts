@@ -58,6 +58,9 @@ function memoryDatabase() {
     },
   }
   const uow: UnitOfWork = {
+    read(fn) {
+      return this.run(fn)
+    },
     async run(fn) {
       const savedRows = new Map(rows)
       const savedEvents = events.length

@@ -19,12 +19,11 @@ import type { ActorContext } from '../access/principal.js'
 import type { Clock } from '../clock.js'
 import { DomainError } from '../errors.js'
 import type { UnitOfWork } from '../unit-of-work.js'
+import { checkAlgorithm, checkLabel, checkPurpose, fieldInvalid } from './key-checks.js'
 import type { KeyEncryptionKey } from './key-encryption-key.js'
 import {
   type ImportKeyMeta,
   KEY_ALGORITHMS,
-  KEY_LABEL_MAX_LENGTH,
-  KEY_PURPOSES,
   type KeyAlgorithm,
   type KeyInfo,
   type KeyPurpose,
@@ -146,10 +145,6 @@ function unreadable(id: string, reason: string, cause?: unknown): DomainError {
   )
 }
 
-function fieldInvalid(field: string, message: string): DomainError {
-  return new DomainError('KEY_FIELD_INVALID', message, { field })
-}
-
 /** A decrypted private key, as the signing code needs it. */
 type Unsealed =
   | { readonly kind: 'sm2'; readonly signer: Sm2Signer }
@@ -229,33 +224,6 @@ async function generatePkcs8(algorithm: KeyAlgorithm): Promise<Uint8Array> {
   const pkcs8 = new Uint8Array(exported)
   exported.fill(0)
   return pkcs8
-}
-
-function checkLabel(label: unknown): string {
-  if (typeof label !== 'string') throw fieldInvalid('label', 'label must be text')
-  const trimmed = label.normalize('NFC').trim()
-  if (trimmed.length === 0 || [...trimmed].length > KEY_LABEL_MAX_LENGTH) {
-    throw fieldInvalid(
-      'label',
-      `密钥名称须为 1–${KEY_LABEL_MAX_LENGTH} 个字符 / label must be 1–${KEY_LABEL_MAX_LENGTH} characters`,
-    )
-  }
-  if (/\p{Cc}/u.test(trimmed)) throw fieldInvalid('label', 'label must not contain control characters')
-  return trimmed
-}
-
-function checkPurpose(purpose: unknown): KeyPurpose {
-  if (!KEY_PURPOSES.includes(purpose as KeyPurpose)) {
-    throw fieldInvalid('purpose', `purpose must be one of ${KEY_PURPOSES.join(', ')}`)
-  }
-  return purpose as KeyPurpose
-}
-
-function checkAlgorithm(algorithm: unknown, field = 'algorithm'): KeyAlgorithm {
-  if (!KEY_ALGORITHMS.includes(algorithm as KeyAlgorithm)) {
-    throw fieldInvalid(field, `algorithm must be one of ${KEY_ALGORITHMS.join(', ')}`)
-  }
-  return algorithm as KeyAlgorithm
 }
 
 function infoOf(key: StoredKey): KeyInfo {

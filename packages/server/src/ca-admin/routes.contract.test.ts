@@ -43,16 +43,17 @@ function rememberingKeyStore(inner: KeyStore, remembered: Map<string, string>): 
   }
 }
 
-async function appWithCa(
+/** An app whose CA keeps its SM2 keys in `remembered` as well (see rememberingKeyStore). */
+async function appWithRememberingCa(
   dialect: DialectName,
-  remembered?: Map<string, string>,
+  remembered: Map<string, string>,
 ): Promise<{ testApp: TestApp; ca: CaService }> {
   let ca: CaService | undefined
   const testApp = await createTestApp({
     dialect,
     services: (base) => {
       const soft = createSoftKeyStore({ uow: base.uow, clock: base.clock, kek: kekFromKeyFile(randomBytes(32)) })
-      const keyStore = remembered ? rememberingKeyStore(soft, remembered) : soft
+      const keyStore = rememberingKeyStore(soft, remembered)
       ca = createCaService({ uow: base.uow, clock: base.clock, keyStore })
       return { ...base, keyStore, ca }
     },
@@ -181,7 +182,7 @@ for (const dialect of testDialects()) {
       t.app.inject({ method: 'POST', url, headers: who.headers, ...(payload && { payload }) })
 
     beforeAll(async () => {
-      ;({ testApp: t } = await appWithCa(dialect))
+      t = await createTestApp({ dialect, ca: true })
       admin = await signInAs(t, ['sysadmin'])
       officer = await signInAs(t, ['ra-officer'])
       dir = mkdtempSync(join(tmpdir(), 'yiqian-ca-import-'))
@@ -326,7 +327,7 @@ for (const dialect of testDialects()) {
 
     it('imports an SM2 issuing CA made by another installation’s createHierarchy', async () => {
       const remembered = new Map<string, string>()
-      const source = await appWithCa(dialect, remembered)
+      const source = await appWithRememberingCa(dialect, remembered)
       try {
         const made = await source.ca.createHierarchy(
           {

@@ -4,25 +4,15 @@
  * report with its CSV and XLSX exports parsed back.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import {
-  type ActorContext,
-  type CaService,
-  type CertificateAuthority,
-  createCaService,
-  createSoftKeyStore,
-  type Department,
-  type IssuedCertificate,
-  kekFromKeyFile,
-  type StaffMember,
-} from '@yiqian/core'
+import type { ActorContext, CaService, CertificateAuthority, IssuedCertificate } from '@yiqian/core'
 import { bytesToHex, generateSm2KeyPair, sm2PublicKeyToSpki, sm3 } from '@yiqian/gm'
 import { certificateFromPem, parseCrl } from '@yiqian/pki'
-import type { DialectName } from '@yiqian/storage'
-import { testDialects } from '@yiqian/storage/testing'
+import { testDepartment, testDialects, testStaffMember } from '@yiqian/storage/testing'
 import { parse as parseCsv } from 'csv-parse/sync'
 import ExcelJS from 'exceljs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  caOf,
   createTestApp,
   type RegisteredClientSystem,
   registerClientSystem,
@@ -33,20 +23,6 @@ import {
 
 const actor: ActorContext = { actor: 'user:seed', actorRole: 'ra-officer', source: '127.0.0.1', requestId: 'seed' }
 const DAY = 86_400_000
-
-async function appWithCa(dialect: DialectName): Promise<{ testApp: TestApp; ca: CaService }> {
-  let ca: CaService | undefined
-  const testApp = await createTestApp({
-    dialect,
-    services: (base) => {
-      const keyStore = createSoftKeyStore({ uow: base.uow, clock: base.clock, kek: kekFromKeyFile(randomBytes(32)) })
-      ca = createCaService({ uow: base.uow, clock: base.clock, keyStore })
-      return { ...base, keyStore, ca }
-    },
-  })
-  if (!ca) throw new Error('no CA service')
-  return { testApp, ca }
-}
 
 function pemBlocks(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []
@@ -70,7 +46,8 @@ for (const dialect of testDialects()) {
       t.app.inject({ method: 'POST', url, payload, headers: who.headers })
 
     beforeAll(async () => {
-      ;({ testApp: t, ca } = await appWithCa(dialect))
+      t = await createTestApp({ dialect, ca: true })
+      ca = caOf(t)
       ;({ root, issuing } = await ca.createHierarchy(
         {
           algorithm: 'ecdsa-p256',
@@ -82,31 +59,10 @@ for (const dialect of testDialects()) {
         actor,
       ))
       const now = t.clock.now()
-      const dept = (id: string, name: string, parentId?: string): Department => ({
-        id,
-        institutionId: inst,
-        code: id,
-        name,
-        parentId,
-        status: 'active',
-        createdAt: now,
-        updatedAt: now,
-        version: 1,
-      })
-      const person = (id: string, name: string, departmentIds: string[]): StaffMember => ({
-        id,
-        institutionId: inst,
-        employeeNumber: id,
-        name,
-        title: '',
-        departmentIds,
-        status: 'active',
-        phone: undefined,
-        idDocument: undefined,
-        createdAt: now,
-        updatedAt: now,
-        version: 1,
-      })
+      const dept = (id: string, name: string, parentId?: string) =>
+        testDepartment({ id, institutionId: inst, name, parentId, createdAt: now })
+      const person = (id: string, name: string, departmentIds: string[]) =>
+        testStaffMember({ id, institutionId: inst, name, departmentIds, createdAt: now })
       await t.services.uow.run(async (tx) => {
         await tx.institutions.insert({
           id: inst,

@@ -1,6 +1,7 @@
 import {
   CERTIFICATE_ADMIN_LIMITS,
   CERTIFICATE_STATES,
+  type CertificateChange,
   type CertificateDetail,
   type CertificateReport,
   type CertificateStatusAnswer,
@@ -12,6 +13,7 @@ import {
   REVOCATION_REASONS,
 } from '@yiqian/core'
 import { certificateToPem } from '@yiqian/pki'
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { principalOf } from '../access/context.js'
@@ -196,6 +198,12 @@ export function certificateRoutes(services: Pick<AppServices, 'uow' | 'clock' | 
   const certificates = createCertificateAdministration(services)
   const reports = createCertificateReports(services)
   const base = '/api/v1/certificates'
+  /** Revokes, suspends or resumes the certificate named by the route's `:id`; answers its new summary. */
+  const change = async (
+    request: FastifyRequest & { readonly params: { readonly id: string } },
+    what: CertificateChange,
+    version: number,
+  ) => summaryOut(await certificates.change(principalOf(request), request.actor, request.params.id, what, version))
   return async function certificateRoutesPlugin(app) {
     app.get(
       base,
@@ -323,15 +331,8 @@ export function certificateRoutes(services: Pick<AppServices, 'uow' | 'clock' | 
       },
       async (request) => {
         const { reason, comment, invalidityDate, version } = request.body
-        const change = {
-          type: 'revoke' as const,
-          reason,
-          comment,
-          invalidityDate: invalidityDate === undefined ? undefined : new Date(invalidityDate),
-        }
-        return summaryOut(
-          await certificates.change(principalOf(request), request.actor, request.params.id, change, version),
-        )
+        const at = invalidityDate === undefined ? undefined : new Date(invalidityDate)
+        return change(request, { type: 'revoke', reason, comment, invalidityDate: at }, version)
       },
     )
 
@@ -350,16 +351,7 @@ export function certificateRoutes(services: Pick<AppServices, 'uow' | 'clock' | 
           response: { 200: CertificateSummarySchema, ...errors },
         },
       },
-      async (request) =>
-        summaryOut(
-          await certificates.change(
-            principalOf(request),
-            request.actor,
-            request.params.id,
-            { type: 'suspend', comment: request.body.comment },
-            request.body.version,
-          ),
-        ),
+      async (request) => change(request, { type: 'suspend', comment: request.body.comment }, request.body.version),
     )
 
     app.post(
@@ -374,16 +366,7 @@ export function certificateRoutes(services: Pick<AppServices, 'uow' | 'clock' | 
           response: { 200: CertificateSummarySchema, ...errors },
         },
       },
-      async (request) =>
-        summaryOut(
-          await certificates.change(
-            principalOf(request),
-            request.actor,
-            request.params.id,
-            { type: 'resume' },
-            request.body.version,
-          ),
-        ),
+      async (request) => change(request, { type: 'resume' }, request.body.version),
     )
 
     app.get(

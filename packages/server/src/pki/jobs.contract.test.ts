@@ -2,25 +2,21 @@
  * The certificate schedule over the real app and database: two schedules (two "instances") on one database run each
  * job once per round, and a reminder reaches a real HTTP receiver, which checks its signature, exactly once.
  */
-import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   type ActorContext,
   type CaService,
   type CertificateAuthority,
-  createCaService,
   createReminderUseCases,
   createSendExpiryReminders,
-  createSoftKeyStore,
   type IssuedCertificate,
-  kekFromKeyFile,
 } from '@yiqian/core'
 import { bytesToHex, generateSm2KeyPair, hmacSm3, sm2PublicKeyToSpki } from '@yiqian/gm'
 import { parseCertificate } from '@yiqian/pki'
 import { testDialects } from '@yiqian/storage/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, type SignedIn, signInAs, type TestApp } from '../testing.js'
+import { caOf, createTestApp, type SignedIn, signInAs, type TestApp } from '../testing.js'
 import { CERTIFICATE_JOBS, type CertificateJobRun, leaseName, startCertificateSchedule } from './jobs.js'
 
 const actor: ActorContext = { actor: 'user:ca-officer', actorRole: 'ra-officer', source: '10.0.0.7', requestId: 'r' }
@@ -109,19 +105,8 @@ for (const dialect of testDialects()) {
       )
 
     beforeAll(async () => {
-      t = await createTestApp({
-        dialect,
-        clock,
-        services: (base) => {
-          const keyStore = createSoftKeyStore({
-            uow: base.uow,
-            clock: base.clock,
-            kek: kekFromKeyFile(randomBytes(32)),
-          })
-          ca = createCaService({ uow: base.uow, clock: base.clock, keyStore })
-          return { ...base, keyStore, ca }
-        },
-      })
+      t = await createTestApp({ dialect, clock, ca: true })
+      ca = caOf(t)
       receiver = await startReceiver('staff-c')
       ;({ root, issuing } = await ca.createHierarchy(
         {

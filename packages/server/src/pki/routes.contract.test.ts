@@ -12,10 +12,8 @@ import {
   type CaService,
   type CertificateAuthority,
   createCaService,
-  createSoftKeyStore,
   type IssuedCertificate,
   isDomainError,
-  kekFromKeyFile,
   OCSP_MALFORMED_REQUEST,
   OCSP_UNAUTHORIZED,
 } from '@yiqian/core'
@@ -30,11 +28,10 @@ import {
   verifyCrlSignature,
   verifyOcspResponse,
 } from '@yiqian/pki'
-import type { DialectName } from '@yiqian/storage'
 import { testDialects } from '@yiqian/storage/testing'
 import { sm2 as smCrypto } from 'sm-crypto-v2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, type TestApp } from '../testing.js'
+import { caOf, createTestApp, type TestApp } from '../testing.js'
 
 const actor: ActorContext = {
   actor: 'user:ca-officer',
@@ -46,20 +43,6 @@ const actor: ActorContext = {
 function p256Spki(): Uint8Array {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   return new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }))
-}
-
-async function appWithCa(dialect: DialectName): Promise<{ testApp: TestApp; ca: CaService }> {
-  let ca: CaService | undefined
-  const testApp = await createTestApp({
-    dialect,
-    services: (base) => {
-      const keyStore = createSoftKeyStore({ uow: base.uow, clock: base.clock, kek: kekFromKeyFile(randomBytes(32)) })
-      ca = createCaService({ uow: base.uow, clock: base.clock, keyStore, publicBaseUrl: 'http://127.0.0.1' })
-      return { ...base, keyStore, ca }
-    },
-  })
-  if (!ca) throw new Error('no CA service')
-  return { testApp, ca }
 }
 
 for (const dialect of testDialects()) {
@@ -83,7 +66,8 @@ for (const dialect of testDialects()) {
       })
 
     beforeAll(async () => {
-      ;({ testApp, ca } = await appWithCa(dialect))
+      testApp = await createTestApp({ dialect, ca: true })
+      ca = caOf(testApp)
       dir = mkdtempSync(join(tmpdir(), 'yiqian-ca-'))
       ;({ root, issuing } = await ca.createHierarchy(
         {
@@ -354,7 +338,8 @@ for (const dialect of testDialects()) {
     let ca: CaService
 
     beforeAll(async () => {
-      ;({ testApp, ca } = await appWithCa(dialect))
+      testApp = await createTestApp({ dialect, ca: true })
+      ca = caOf(testApp)
     }, 60_000)
     afterAll(async () => {
       await testApp?.close()
@@ -432,7 +417,8 @@ for (const dialect of testDialects()) {
     let ca: CaService
 
     beforeAll(async () => {
-      ;({ testApp, ca } = await appWithCa(dialect))
+      testApp = await createTestApp({ dialect, ca: true })
+      ca = caOf(testApp)
     }, 60_000)
     afterAll(async () => {
       await testApp?.close()

@@ -1,54 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import type { StaffMember } from '@yiqian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, type SignedIn, signInAs, sm2Csr, type TestApp } from '../testing.js'
+import { createTestApp, type SignedIn, seedStaff, signInAs, sm2Csr, type TestApp } from '../testing.js'
 
 const base = '/api/v1/ra/applications'
 
+/** Four staff members: the first two in cardiology, the other two in surgery. */
 async function seedOrganisation(t: TestApp): Promise<{ staff: string[]; cardId: string; surgId: string }> {
-  const now = t.clock.now()
-  const institutionId = randomUUID()
-  const cardId = randomUUID()
-  const surgId = randomUUID()
-  const member = (n: number, departmentId: string): StaffMember => ({
-    id: randomUUID(),
-    institutionId,
-    employeeNumber: `E${n}`,
-    name: `员工${n}`,
-    title: '医师',
-    departmentIds: [departmentId],
-    status: 'active',
-    phone: undefined,
-    idDocument: undefined,
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-  })
-  const people = [member(1, cardId), member(2, cardId), member(3, surgId), member(4, surgId)]
-  await t.services.uow.run(async (tx) => {
-    await tx.institutions.insert({
-      id: institutionId,
-      code: 'H01',
-      name: '医院',
-      parentId: undefined,
-      createdAt: now,
-      version: 1,
-    })
-    const dept = (id: string, code: string) => ({
-      id,
-      institutionId,
-      code,
-      name: code,
-      parentId: undefined,
-      status: 'active' as const,
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    })
-    await tx.departments.insertMany([dept(cardId, 'CARD'), dept(surgId, 'SURG')])
-    await tx.staff.insertMany(people)
-  })
-  return { staff: people.map((p) => p.id), cardId, surgId }
+  const { departmentIds, staffIds } = await seedStaff(t, 4)
+  const [cardId, surgId] = departmentIds
+  // seedStaff alternates the two departments: E1 and E3 in the first, E2 and E4 in the second.
+  const [e1, e2, e3, e4] = staffIds as [string, string, string, string]
+  return { staff: [e1, e3, e2, e4], cardId, surgId }
 }
 
 describe('RA application routes', () => {

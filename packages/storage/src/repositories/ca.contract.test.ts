@@ -1,75 +1,35 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { CertificateAuthority, IssuedCertificate, UnitOfWork } from '@yiqian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStorage, type Storage } from '../database.js'
 import { isUniqueViolation } from '../errors.js'
-import { migrateToLatest } from '../migrate.js'
-import { createTestDatabase, type TestDatabase, testDialects } from '../testing.js'
-import { createUnitOfWork } from '../unit-of-work.js'
+import { openTestStorage, testAuthority, testCertificate, testDialects } from '../testing.js'
 
 const T0 = Date.parse('2026-11-28T08:00:00.000Z')
 const at = (seconds: number) => new Date(T0 + seconds * 1000)
 
 function authority(overrides: Partial<CertificateAuthority> = {}): CertificateAuthority {
-  return {
-    id: `ca-${randomBytes(8).toString('hex')}`,
-    name: '医签 SM2 根 CA',
-    keyUri: `soft:ca-${randomBytes(8).toString('hex')}`,
-    algorithm: 'sm2',
-    certificate: new Uint8Array(randomBytes(400)),
-    chain: [],
-    parentId: undefined,
-    status: 'active',
-    crl: undefined,
-    crlNumber: 0,
-    crlNextUpdate: undefined,
-    ocspResponder: undefined,
-    createdAt: at(0),
-    ...overrides,
-  }
+  return testAuthority({ name: '医签 SM2 根 CA', createdAt: at(0), ...overrides })
 }
 
 function certificate(issuerId: string, overrides: Partial<IssuedCertificate> = {}): IssuedCertificate {
-  return {
-    kind: 'certificate',
-    id: randomUUID(),
-    serialHex: `4${randomBytes(15).toString('hex').slice(1)}`,
-    issuerId,
+  return testCertificate(issuerId, {
     subject: 'C=CN, O=某某省人民医院, CN=王医生',
-    staffId: 'staff-1',
-    holderId: 'staff-1',
     holderActor: 'user:u1',
-    profile: 'staff-sign',
-    ca: false,
     notBefore: at(0),
     notAfter: at(86_400),
-    status: 'active',
-    statusChangedAt: at(0),
-    revocation: undefined,
-    supersededBy: undefined,
-    version: 1,
-    der: new Uint8Array(randomBytes(600)),
-    createdAt: at(0),
     ...overrides,
-  }
+  })
 }
 
 for (const kind of testDialects()) {
   describe(`${kind}: certificate authorities and certificates`, () => {
-    let testDb: TestDatabase
-    let storage: Storage
     let uow: UnitOfWork
+    let close = async () => {}
 
     beforeAll(async () => {
-      testDb = await createTestDatabase(kind)
-      storage = openStorage({ databaseUrl: testDb.databaseUrl, dataDir: testDb.dataDir })
-      await migrateToLatest(storage.db)
-      uow = createUnitOfWork(storage.db, { now: () => at(0) })
+      ;({ uow, close } = await openTestStorage(kind, { now: () => at(0) }))
     })
-    afterAll(async () => {
-      await storage?.close()
-      await testDb?.drop()
-    })
+    afterAll(() => close())
 
     it('stores a CA with its chain and bytes intact, and lists it', async () => {
       const root = authority()

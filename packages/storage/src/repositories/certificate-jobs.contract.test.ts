@@ -1,74 +1,29 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { CertificateAuthority, IssuedCertificate, UnitOfWork } from '@yiqian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStorage, type Storage } from '../database.js'
-import { migrateToLatest } from '../migrate.js'
-import { createTestDatabase, type TestDatabase, testDialects } from '../testing.js'
-import { createUnitOfWork } from '../unit-of-work.js'
+import { openTestStorage, testAuthority, testCertificate, testDialects } from '../testing.js'
 
 const T0 = Date.parse('2026-11-28T08:00:00.000Z')
 const at = (seconds: number) => new Date(T0 + seconds * 1000)
 const DAY = 86_400
 
 function authority(): CertificateAuthority {
-  return {
-    id: `ca-${randomBytes(8).toString('hex')}`,
-    name: 'Issuing',
-    keyUri: `soft:ca-${randomBytes(8).toString('hex')}`,
-    algorithm: 'sm2',
-    certificate: new Uint8Array(randomBytes(300)),
-    chain: [],
-    parentId: undefined,
-    status: 'active',
-    crl: undefined,
-    crlNumber: 0,
-    crlNextUpdate: undefined,
-    ocspResponder: undefined,
-    createdAt: at(0),
-  }
+  return testAuthority({ name: 'Issuing', createdAt: at(0) })
 }
 
 function certificate(issuerId: string, overrides: Partial<IssuedCertificate> = {}): IssuedCertificate {
-  return {
-    kind: 'certificate',
-    id: randomUUID(),
-    serialHex: `4${randomBytes(15).toString('hex').slice(1)}`,
-    issuerId,
-    subject: 'CN=王医生',
-    staffId: 'staff-1',
-    holderId: 'staff-1',
-    holderActor: undefined,
-    profile: 'staff-sign',
-    ca: false,
-    notBefore: at(0),
-    notAfter: at(365 * DAY),
-    status: 'active',
-    statusChangedAt: at(0),
-    revocation: undefined,
-    supersededBy: undefined,
-    version: 1,
-    der: new Uint8Array(randomBytes(100)),
-    createdAt: at(0),
-    ...overrides,
-  }
+  return testCertificate(issuerId, { subject: 'CN=王医生', notBefore: at(0), notAfter: at(365 * DAY), ...overrides })
 }
 
 for (const kind of testDialects()) {
   describe(`${kind}: job leases, certificate job queries, reminders`, () => {
-    let testDb: TestDatabase
-    let storage: Storage
     let uow: UnitOfWork
+    let close = async () => {}
 
     beforeAll(async () => {
-      testDb = await createTestDatabase(kind)
-      storage = openStorage({ databaseUrl: testDb.databaseUrl, dataDir: testDb.dataDir })
-      await migrateToLatest(storage.db)
-      uow = createUnitOfWork(storage.db, { now: () => at(0) })
+      ;({ uow, close } = await openTestStorage(kind, { now: () => at(0) }))
     })
-    afterAll(async () => {
-      await storage?.close()
-      await testDb?.drop()
-    })
+    afterAll(() => close())
 
     const acquire = (name: string, holder: string, now: Date, ttlMs = 60_000) =>
       uow.run((tx) => tx.jobLeases.tryAcquire(name, holder, now, ttlMs))

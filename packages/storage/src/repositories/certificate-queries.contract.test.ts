@@ -1,103 +1,53 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import type {
-  CertificateAuthority,
-  CertificateSearch,
-  Department,
-  IssuedCertificate,
-  StaffMember,
-  UnitOfWork,
-} from '@yiqian/core'
+import type { CertificateAuthority, CertificateSearch, IssuedCertificate, UnitOfWork } from '@yiqian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStorage, type Storage } from '../database.js'
-import { migrateToLatest } from '../migrate.js'
-import { createTestDatabase, type TestDatabase, testDialects } from '../testing.js'
-import { createUnitOfWork } from '../unit-of-work.js'
+import {
+  openTestStorage,
+  testAuthority,
+  testCertificate,
+  testDepartment,
+  testDialects,
+  testStaffMember,
+} from '../testing.js'
 
 const NOW = new Date('2026-11-28T08:00:00.000Z')
 const DAY = 86_400_000
 const day = (n: number) => new Date(NOW.getTime() + n * DAY)
 
 function authority(): CertificateAuthority {
-  return {
-    id: `ca-${randomBytes(8).toString('hex')}`,
-    name: '测试签发 CA',
-    keyUri: `soft:${randomUUID()}`,
-    algorithm: 'sm2',
-    certificate: new Uint8Array(randomBytes(300)),
-    chain: [],
-    parentId: undefined,
-    status: 'active',
-    crl: undefined,
-    crlNumber: 0,
-    crlNextUpdate: undefined,
-    ocspResponder: undefined,
-    createdAt: day(-400),
-  }
+  return testAuthority({ name: '测试签发 CA', keyUri: `soft:${randomUUID()}`, createdAt: day(-400) })
 }
 
 let serialCounter = 0x1000
 function certificate(issuerId: string, o: Partial<IssuedCertificate> = {}): IssuedCertificate {
   serialCounter += 1
-  return {
-    kind: 'certificate',
-    id: randomUUID(),
+  return testCertificate(issuerId, {
     serialHex: `5a${serialCounter.toString(16)}${randomBytes(6).toString('hex')}`,
-    issuerId,
     subject: 'C=CN, CN=someone',
     staffId: undefined,
     holderId: 'ca:x',
-    holderActor: undefined,
-    profile: 'staff-sign',
-    ca: false,
     notBefore: day(-10),
     notAfter: day(355),
-    status: 'active',
     statusChangedAt: day(-10),
-    revocation: undefined,
-    supersededBy: undefined,
-    version: 1,
-    der: new Uint8Array(randomBytes(50)),
     createdAt: day(-10),
     ...o,
-  }
+  })
 }
 
 for (const kind of testDialects()) {
   describe(`${kind}: certificate queries (search, reports, counts)`, () => {
-    let testDb: TestDatabase
-    let storage: Storage
     let uow: UnitOfWork
+    let close = async () => {}
     const ca = authority()
     const other = authority()
     const inst = { id: `i-${randomUUID()}`, code: `H${randomBytes(3).toString('hex')}`, name: '第一医院' }
-    const dept = (id: string, name: string, parentId?: string): Department => ({
-      id,
-      institutionId: inst.id,
-      code: id,
-      name,
-      parentId,
-      status: 'active',
-      createdAt: NOW,
-      updatedAt: NOW,
-      version: 1,
-    })
+    const dept = (id: string, name: string, parentId?: string) =>
+      testDepartment({ id, institutionId: inst.id, name, parentId, createdAt: NOW })
     const medicine = dept('d-med', '内科')
     const cardio = dept('d-cardio', '心内科', 'd-med')
     const surgery = dept('d-surg', '外科')
-    const person = (id: string, name: string, departmentIds: string[]): StaffMember => ({
-      id,
-      institutionId: inst.id,
-      employeeNumber: id,
-      name,
-      title: '',
-      departmentIds,
-      status: 'active',
-      phone: undefined,
-      idDocument: undefined,
-      createdAt: NOW,
-      updatedAt: NOW,
-      version: 1,
-    })
+    const person = (id: string, name: string, departmentIds: string[]) =>
+      testStaffMember({ id, institutionId: inst.id, name, departmentIds, createdAt: NOW })
     const wang = person('s-wang', '王医生', ['d-cardio'])
     const li = person('s-li', '李医生', ['d-surg', 'd-med'])
     const zhao = person('s-zhao', '赵护士', ['d-surg'])
@@ -145,10 +95,7 @@ for (const kind of testDialects()) {
     }
 
     beforeAll(async () => {
-      testDb = await createTestDatabase(kind)
-      storage = openStorage({ databaseUrl: testDb.databaseUrl, dataDir: testDb.dataDir })
-      await migrateToLatest(storage.db)
-      uow = createUnitOfWork(storage.db, { now: () => NOW })
+      ;({ uow, close } = await openTestStorage(kind, { now: () => NOW }))
       await uow.run(async (tx) => {
         await tx.institutions.insert({ ...inst, parentId: undefined, createdAt: NOW, version: 1 })
         await tx.departments.insertMany([medicine, cardio, surgery])
@@ -158,10 +105,7 @@ for (const kind of testDialects()) {
         for (const cert of Object.values(c)) await tx.certificates.insert(cert)
       })
     })
-    afterAll(async () => {
-      await storage?.close()
-      await testDb?.drop()
-    })
+    afterAll(() => close())
 
     const search = (q: Partial<CertificateSearch>) =>
       uow.run((tx) => tx.certificateQueries.search({ now: NOW, offset: 0, limit: 50, ...q }))

@@ -204,6 +204,7 @@ for (const kind of testDialects()) {
         // A rotation that fails half way: the transaction rolls back, every row keeps its old KEK.
         let calls = 0
         const failing: UnitOfWork = {
+          read: (fn) => uow.read(fn),
           run: (fn) =>
             uow.run((tx) =>
               fn({
