@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
+import { join } from 'node:path'
 import type { ActorContext, CaService, CertificateAuthority, IssueCertificateInput } from '@yiqian/core'
-import { createCaService, createSoftKeyStore, kekFromKeyFile } from '@yiqian/core'
+import { systemClock } from '@yiqian/core'
 import { generateSm2KeyPair, sm2PublicKeyToSpki } from '@yiqian/gm'
 import { buildOcspRequest, parseOcspResponse } from '@yiqian/pki'
-import { createTestApp, type TestApp } from '@yiqian/server/testing'
-import type { DialectName } from '@yiqian/storage'
+import { caOf, createTestApp, type TestApp } from '@yiqian/server/testing'
+import { type DialectName, openStorage, repositoriesOf } from '@yiqian/storage'
+import { createTestDatabase } from '@yiqian/storage/testing'
+import { finish, startServer, yiqian } from '../test/e2e/harness.js'
 import { opensslSm2Speed } from './openssl.js'
 import { median, type Row } from './table.js'
 
@@ -176,17 +180,58 @@ async function postLoad(
 }
 
 async function appWithCa(dialect: DialectName): Promise<{ testApp: TestApp; ca: CaService }> {
-  let ca: CaService | undefined
-  const testApp = await createTestApp({
-    dialect,
-    services: (base) => {
-      const keyStore = createSoftKeyStore({ uow: base.uow, clock: base.clock, kek: kekFromKeyFile(randomBytes(32)) })
-      ca = createCaService({ uow: base.uow, clock: base.clock, keyStore, publicBaseUrl: 'http://127.0.0.1' })
-      return { ...base, keyStore, ca }
-    },
-  })
-  if (!ca) throw new Error('no CA service')
-  return { testApp, ca }
+  const testApp = await createTestApp({ dialect, ca: true })
+  return { testApp, ca: caOf(testApp) }
+}
+
+/**
+ * OCSP from the real `yiqian serve` process (SQLite, after `yiqian init --demo`), loaded over loopback from this
+ * process with 50 keep-alive connections: the figure a relying party sees, without the load generator sharing the
+ * server's event loop.
+ */
+async function servedOcsp(
+  seconds: number,
+  runs: number,
+  { dialect, workers }: { dialect: DialectName; workers: number },
+): Promise<Sample[]> {
+  const db = await createTestDatabase(dialect)
+  const dataDir = db.dataDir
+  const env = {
+    YIQIAN_DATA: dataDir,
+    YIQIAN_LOG_LEVEL: 'warn',
+    YIQIAN_WORKERS: String(workers),
+    ...(db.databaseUrl && { DATABASE_URL: db.databaseUrl }),
+  }
+  try {
+    const init = await finish(yiqian(['init', '--demo'], env))
+    if (init.code !== 0) throw new Error(`yiqian init --demo failed: ${init.stderr}`)
+    const demo = JSON.parse(readFileSync(join(dataDir, 'demo-phone-shares.json'), 'utf8')) as {
+      staff: { certificateSerial: string }[]
+    }
+    const storage = openStorage({ databaseUrl: db.databaseUrl, dataDir })
+    const { leaf, issuer } = await storage.db.transaction().execute(async (trx) => {
+      const tx = repositoriesOf(trx, systemClock)
+      const [found] = await tx.certificates.listBySerial(demo.staff[0]?.certificateSerial ?? '')
+      return { leaf: found, issuer: found && (await tx.certificateAuthorities.find(found.issuerId)) }
+    })
+    await storage.close()
+    if (!leaf || !issuer) throw new Error('no demo certificate')
+    const requests = Array.from({ length: 256 }, () =>
+      buildOcspRequest({ certificate: leaf.der, issuer: issuer.certificate, nonce: new Uint8Array(randomBytes(16)) }),
+    )
+    const server = await startServer(env)
+    try {
+      const url = `${server.url}/pki/ocsp`
+      await postLoad(url, requests, 50, 0.5) // warm-up
+      const samples: Sample[] = []
+      for (let run = 0; run < runs; run++) samples.push(await postLoad(url, requests, 50, seconds))
+      return samples
+    } finally {
+      await server.stop()
+    }
+  } finally {
+    await db.drop()
+  }
 }
 
 async function dialectRows(dialect: DialectName, options: CaBenchOptions, sm2Sign: number[]): Promise<Row[]> {
@@ -322,6 +367,25 @@ export async function caRows(options: CaBenchOptions): Promise<Row[]> {
       rows.push(...(await dialectRows(dialect, options, sm2Sign)))
     } catch (error) {
       process.stderr.write(`CA on ${dialect} skipped: ${(error as Error).message}\n`)
+    }
+  }
+  for (const served of [
+    { dialect: 'sqlite', workers: 1 },
+    { dialect: 'postgres', workers: 2 },
+  ] as const) {
+    if (!options.dialects.includes(served.dialect)) continue
+    const db = served.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'
+    try {
+      const samples = await servedOcsp(options.seconds, options.runs, served)
+      const row = rowOf(
+        `OCSP HTTP POST /pki/ocsp to yiqian serve, ${served.workers} worker${served.workers > 1 ? 's' : ''}, 50 connections (${db})`,
+        samples,
+        OCSP_TARGET,
+      )
+      // The CPU measured here is the load generator's: the server is another process.
+      rows.push({ ...row, operation: row.operation.replace('[CPU', '[load generator CPU') })
+    } catch (error) {
+      process.stderr.write(`OCSP against yiqian serve (${db}) skipped: ${(error as Error).message}\n`)
     }
   }
   // Every row quotes the same reference: the median of all the OpenSSL samples taken between our runs.

@@ -1,6 +1,6 @@
 import { CA_ALGORITHMS, type CaAlgorithm } from '@yiqian/core'
 import { isGmError } from '@yiqian/gm'
-import { ConfigError, ENVIRONMENT, init, migrate, serve, VERSION } from '@yiqian/server'
+import { ConfigError, ENVIRONMENT, init, migrate, start, VERSION } from '@yiqian/server'
 import { Command, CommanderError } from 'commander'
 import { auditCommand } from './commands/audit.js'
 import { sm2Command } from './commands/sm2.js'
@@ -62,7 +62,7 @@ export function cli(): Command {
     .option('--demo', '首次启动时创建演示数据（测试）/ create the demo data (TEST) on first start')
     .addHelpText('after', environmentHelp)
     .action(async (options: { demo?: boolean }) => {
-      await serve(process.env, { demo: options.demo === true })
+      await start(process.env, { demo: options.demo === true })
     })
 
   program

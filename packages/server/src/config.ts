@@ -53,8 +53,19 @@ const ConfigSchema = z
       .string()
       .regex(/^(true|false|[0-9a-fA-F.:/, ]+)$/, '须为 true、false 或代理地址列表 / true, false or proxy addresses')
       .default('false'),
+    workers: z.coerce
+      .number({ error: '必须是整数 / must be an integer' })
+      .int('必须是整数 / must be an integer')
+      .min(1, '至少 1 / must be at least 1')
+      .max(64, '最多 64 / must be at most 64')
+      .default(1),
   })
   .strict()
+  // Several processes writing one SQLite file would meet SQLITE_BUSY on every concurrent transaction.
+  .refine((c) => c.workers === 1 || c.databaseUrl !== undefined, {
+    path: ['workers'],
+    message: '多个工作进程需要 PostgreSQL（DATABASE_URL）/ several workers need PostgreSQL (DATABASE_URL)',
+  })
 
 export type Config = z.infer<typeof ConfigSchema>
 type Key = keyof Config
@@ -77,6 +88,7 @@ export const ENVIRONMENT: Readonly<Record<Key, string>> = {
   pkcs11Module: 'YIQIAN_PKCS11_MODULE',
   pkcs11Token: 'YIQIAN_PKCS11_TOKEN',
   pkcs11PinFile: 'YIQIAN_PKCS11_PIN_FILE',
+  workers: 'YIQIAN_WORKERS',
 }
 const SECRET: ReadonlySet<string> = new Set<Key>(['databaseUrl', 'metricsToken'])
 

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
@@ -352,32 +353,41 @@ export async function serve(
     await storage.close()
     throw error
   }
+  // In a cluster only the first worker runs the schedules (the certificate jobs would be safe anywhere: leases).
+  const worker = cluster.isWorker ? Number(process.env[CLUSTER_WORKER_VARIABLE] ?? '1') : 0
+  const schedules = worker <= 1
   // Signed audit checkpoints (every 1,000 records or 10 minutes) and the daily retention purge.
-  const auditSchedule = startAuditSchedule(services, {
-    retentionDays: async () => (await services.accounts.systemSettings()).value.auditRetentionDays,
-    onError: (error) => logger.error({ err: error }, 'audit checkpoint or retention job failed'),
-  })
+  const auditSchedule =
+    schedules &&
+    startAuditSchedule(services, {
+      retentionDays: async () => (await services.accounts.systemSettings()).value.auditRetentionDays,
+      onError: (error) => logger.error({ err: error }, 'audit checkpoint or retention job failed'),
+    })
   // CRL refresh, OCSP responder renewal, expiry marking and expiry reminders; leases make several instances safe.
-  const certificateSchedule = startCertificateSchedule(services, {
-    onError: (error, job) => logger.error({ err: error, job }, 'certificate job failed'),
-    onRun: (run) =>
-      logger.info(
-        { job: run.job, status: run.status, ...(run.status === 'ran' && { result: run.result }) },
-        'certificate job',
-      ),
-  })
+  const certificateSchedule =
+    schedules &&
+    startCertificateSchedule(services, {
+      onError: (error, job) => logger.error({ err: error, job }, 'certificate job failed'),
+      onRun: (run) =>
+        logger.info(
+          { job: run.job, status: run.status, ...(run.status === 'ran' && { result: run.result }) },
+          'certificate job',
+        ),
+    })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
   logger.info({ database: storage.location, dialect: storage.dialect, migrationsApplied: applied }, 'started')
-  announce([
-    `医签 Yiqian ${VERSION} 已启动 / started: ${url}  (console ${url}/console/ · mobile ${url}/m/ · API ${url}/docs)`,
-    `数据目录 / data folder: ${config.dataDir} · 数据库 / database: ${storage.location}`,
-    ...(credentialFile
-      ? [`初始管理员凭据已写入 / initial administrator credential written to ${credentialFile} (mode 0600)`]
-      : []),
-    ...preparedLines(prepared),
-  ])
+  // A cluster's primary announces once for all its workers.
+  if (!cluster.isWorker)
+    announce([
+      `医签 Yiqian ${VERSION} 已启动 / started: ${url}  (console ${url}/console/ · mobile ${url}/m/ · API ${url}/docs)`,
+      `数据目录 / data folder: ${config.dataDir} · 数据库 / database: ${storage.location}`,
+      ...(credentialFile
+        ? [`初始管理员凭据已写入 / initial administrator credential written to ${credentialFile} (mode 0600)`]
+        : []),
+      ...preparedLines(prepared),
+    ])
 
   let closing: Promise<void> | undefined
   const shutdown = (reason: string): Promise<void> => {
@@ -390,8 +400,8 @@ export async function serve(
       deadline.unref()
       try {
         await app.close()
-        await auditSchedule.stop()
-        await certificateSchedule.stop()
+        if (auditSchedule) await auditSchedule.stop()
+        if (certificateSchedule) await certificateSchedule.stop()
         await services.keyStore?.close()
         await storage.close()
         logger.info('stopped')
@@ -415,4 +425,75 @@ export async function serve(
     }
   }
   return { app, url, shutdown }
+}
+
+const CLUSTER_WORKER_VARIABLE = 'YIQIAN_CLUSTER_WORKER'
+
+/**
+ * `yiqian serve`: one process, or with `YIQIAN_WORKERS` > 1 (PostgreSQL only) a primary that prepares the data once
+ * (migrations, CA, demo data) and then forks that many workers sharing the listening port — one per core, so signing,
+ * OCSP and timestamps use every core. The primary restarts a worker that dies and stops them all on SIGTERM/SIGINT.
+ */
+export async function start(env: NodeJS.ProcessEnv = process.env, options: PrepareOptions = {}): Promise<void> {
+  const config = loadConfig(env)
+  if (config.workers <= 1 || cluster.isWorker) {
+    await serve(env, options)
+    return
+  }
+  const prepared = await prepare(env, options)
+  await prepared.services.keyStore?.close()
+  await prepared.storage.close()
+  let stopping = false
+  let up = false
+  const exits = new Map<number, Promise<number | null>>()
+  const fork = (index: number): void => {
+    const worker = cluster.fork({ ...env, [CLUSTER_WORKER_VARIABLE]: String(index) })
+    exits.set(
+      index,
+      new Promise((resolve) => {
+        worker.on('exit', (code, signal) => {
+          resolve(code)
+          if (stopping) return
+          if (!up) {
+            process.stderr.write(`工作进程 ${index} 启动失败 / worker ${index} failed to start (${code ?? signal})\n`)
+            void stop(1)
+            return
+          }
+          process.stderr.write(
+            `工作进程 ${index} 退出，重新启动 / worker ${index} exited (${code ?? signal}); restarting\n`,
+          )
+          setTimeout(() => {
+            if (!stopping) fork(index)
+          }, 1000)
+        })
+      }),
+    )
+  }
+  const stop = async (exitCode: number): Promise<never> => {
+    stopping = true
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM')
+    const deadline = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5000)
+    deadline.unref()
+    const codes = await Promise.all(exits.values())
+    process.exit(exitCode !== 0 || codes.some((c) => c !== 0) ? 1 : 0)
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stop(0))
+  const address = await new Promise<{ address: string; port: number }>((resolve) => {
+    let listening = 0
+    cluster.on('listening', (_worker, at) => {
+      if (++listening === config.workers) resolve(at)
+    })
+    for (let i = 1; i <= config.workers; i++) fork(i)
+  })
+  up = true
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const url = `http://${host}:${address.port}`
+  announce([
+    `医签 Yiqian ${VERSION} 已启动 / started: ${url}  (${config.workers} 个工作进程 / workers; console ${url}/console/ · API ${url}/docs)`,
+    `数据目录 / data folder: ${config.dataDir} · 数据库 / database: ${prepared.storage.location}`,
+    ...(prepared.credentialFile
+      ? [`初始管理员凭据已写入 / initial administrator credential written to ${prepared.credentialFile} (mode 0600)`]
+      : []),
+    ...preparedLines(prepared),
+  ])
 }
