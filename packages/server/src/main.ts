@@ -130,11 +130,16 @@ export interface PrepareOptions {
   readonly extraHierarchies?: readonly CaAlgorithm[] | undefined
 }
 
+/** The address a local client reaches a server listening on `host` at: a wildcard host means loopback. */
+function reachableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+}
+
 /** Where relying parties reach /pki/…: the configured public URL, else this server's own address when it is fixed. */
 function publicBaseUrlOf(config: Config): string | undefined {
   if (config.publicUrl) return config.publicUrl
   if (config.port === 0) return undefined
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const host = reachableHost(config.host)
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`
 }
 
@@ -376,7 +381,7 @@ export async function serve(
     })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
-  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
+  const url = `http://${reachableHost(config.host)}:${port}`
   logger.info({ database: storage.location, dialect: storage.dialect, migrationsApplied: applied }, 'started')
   // A cluster's primary announces once for all its workers.
   if (!cluster.isWorker)
@@ -486,8 +491,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: Prepa
     for (let i = 1; i <= config.workers; i++) fork(i)
   })
   up = true
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
-  const url = `http://${host}:${address.port}`
+  const url = `http://${reachableHost(config.host)}:${address.port}`
   announce([
     `医签 Yiqian ${VERSION} 已启动 / started: ${url}  (${config.workers} 个工作进程 / workers; console ${url}/console/ · API ${url}/docs)`,
     `数据目录 / data folder: ${config.dataDir} · 数据库 / database: ${prepared.storage.location}`,
