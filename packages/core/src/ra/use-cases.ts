@@ -194,6 +194,10 @@ export async function publicKeyFromCsr(csr: string | Uint8Array, field = 'csr'):
   return parsed.subjectPublicKeyInfo
 }
 
+function caUnavailable(): DomainError {
+  return new DomainError('CA_UNAVAILABLE', '证书签发服务未启用 / the certificate authority is not available')
+}
+
 function checkProfileId(profileId: string): string {
   if (typeof profileId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(profileId)) {
     throw new DomainError('INVALID_INPUT', 'profileId: 1–64 个字母、数字或 ._- / 1–64 letters, digits or ._-', {
@@ -330,7 +334,7 @@ export function createRaUseCases(deps: RaDeps) {
     const issuer = deps.issuer
     if (!issuer) {
       if (!required) return undefined
-      throw new DomainError('CA_UNAVAILABLE', '证书签发服务未启用 / the certificate authority is not available')
+      throw caUnavailable()
     }
     const replaced = await uow.run(async (tx) => {
       const out: string[] = []
@@ -349,9 +353,7 @@ export function createRaUseCases(deps: RaDeps) {
   }
 
   async function certificateIssuer(certificateIds: readonly string[]): Promise<PreparedIssuer> {
-    if (!deps.issuer) {
-      throw new DomainError('CA_UNAVAILABLE', '证书签发服务未启用 / the certificate authority is not available')
-    }
+    if (!deps.issuer) throw caUnavailable()
     return deps.issuer.prepare({ certificates: certificateIds })
   }
 
