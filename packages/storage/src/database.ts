@@ -44,8 +44,34 @@ function openSqlite(dataDir: string): Storage {
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() }
+}
+
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * Kysely prepares every query it runs; better-sqlite3's prepare compiles the SQL each time, which costs more than
+ * running a small query. Kysely runs a statement to completion before the next (all/run; streaming is not used), so
+ * one prepared statement per SQL text can be reused. Oldest first out when the cache is full.
+ */
+function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>()
+  const prepare = (source: string) => {
+    let statement = cache.get(source)
+    if (statement) return statement
+    statement = sqlite.prepare(source)
+    if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
+    cache.set(source, statement)
+    return statement
+  }
+  return new Proxy(sqlite, {
+    get(target, property, receiver) {
+      if (property === 'prepare') return prepare
+      const value = Reflect.get(target, property, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }
 
 function openSqliteReadOnly(dataDir: string): Storage {

@@ -137,6 +137,30 @@ for (const kind of testDialects()) {
       expect(records.at(-1)?.data).toMatchObject({ 名: '值' })
     })
 
+    it('chains several appends per unit of work while other units of work append at the same time', async () => {
+      // After its first append a transaction reuses the head it holds the lock of: the chain must stay whole.
+      const uow = createUnitOfWork(storage.db, clock)
+      const before = await storage.db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow()
+      await Promise.all(
+        Array.from({ length: 8 }, (_, w) =>
+          uow.run(async (tx) => {
+            for (let i = 0; i < 5; i++) await tx.audit.append({ type: 'test.many', actor: `w${w}`, data: { i } })
+          }),
+        ),
+      )
+      const head = await storage.db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow()
+      const records = await uow.run((tx) => tx.audit.range(1, Number.MAX_SAFE_INTEGER))
+      expect(Number(head.seq)).toBe(Number(before.seq) + 40)
+      expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1))
+      expect(head.hash).toBe(records.at(-1)?.hash)
+      expect(() => verifyAuditChain(records)).not.toThrow()
+      // Each unit of work's five records are consecutive: the head lock was held from its first append to commit.
+      const many = records.filter((r) => r.type === 'test.many')
+      for (let k = 0; k < many.length; k += 5) {
+        expect(new Set(many.slice(k, k + 5).map((r) => r.actor)).size).toBe(1)
+      }
+    })
+
     it('detects a record altered in the database behind the application', async () => {
       const uow = createUnitOfWork(storage.db, clock)
       await uow.run((tx) => tx.audit.append({ type: 'test.tamper', actor: 'honest' }))

@@ -465,48 +465,48 @@ export function createCaService(deps: CaServiceDeps): CaService {
     },
   ): Promise<IssuedCertificate> {
     const { ca, caCert, signer, plan, actor } = args
-    let serial = generateSerial()
-    let serialHex = serialToHex(serial)
-    for (let attempt = 0; await tx.certificates.findBySerial(ca.id, serialHex); attempt++) {
-      // 126 random bits: a collision is all but impossible; if it happens, draw again rather than fail.
-      if (attempt >= 3) throw new Error(`could not draw an unused serial for ${ca.id}`)
-      serial = generateSerial()
-      serialHex = serialToHex(serial)
+    // 126 random bits: a collision is all but impossible; if it happens, draw again rather than fail. The insert
+    // itself tells (the issuer+serial constraint), so no lookup goes before it.
+    let record: IssuedCertificate | undefined
+    for (let attempt = 0; !record; attempt++) {
+      if (attempt > 3) throw new Error(`could not draw an unused serial for ${ca.id}`)
+      const serial = generateSerial()
+      const serialHex = serialToHex(serial)
+      const der = await buildCertificate({
+        issuer: caCert,
+        subject: plan.subject as NameList,
+        subjectPublicKey: args.publicKey,
+        serial,
+        notBefore: plan.notBefore,
+        notAfter: plan.notAfter,
+        extensions: plan.extensions,
+        signer,
+      })
+      const now = clock.now()
+      const candidate: IssuedCertificate = {
+        kind: 'certificate',
+        id: randomUUID(),
+        serialHex,
+        holderId: args.staffId ?? `ca:${ca.id}`,
+        holderActor: args.holderActor,
+        profile: plan.profile,
+        ca: plan.extensions.basicConstraints.ca,
+        notBefore: plan.notBefore,
+        notAfter: plan.notAfter,
+        status: 'active',
+        statusChangedAt: now,
+        revocation: undefined,
+        supersededBy: undefined,
+        version: 1,
+        issuerId: ca.id,
+        // What parseCertificate(der).subjectString reads back: the name is encoded from exactly this list.
+        subject: nameToString(plan.subject as NameList),
+        staffId: args.staffId,
+        der,
+        createdAt: now,
+      }
+      if (await tx.certificates.insertUnlessSerialTaken(candidate)) record = candidate
     }
-    const der = await buildCertificate({
-      issuer: caCert,
-      subject: plan.subject as NameList,
-      subjectPublicKey: args.publicKey,
-      serial,
-      notBefore: plan.notBefore,
-      notAfter: plan.notAfter,
-      extensions: plan.extensions,
-      signer,
-    })
-    const now = clock.now()
-    const record: IssuedCertificate = {
-      kind: 'certificate',
-      id: randomUUID(),
-      serialHex,
-      holderId: args.staffId ?? `ca:${ca.id}`,
-      holderActor: args.holderActor,
-      profile: plan.profile,
-      ca: plan.extensions.basicConstraints.ca,
-      notBefore: plan.notBefore,
-      notAfter: plan.notAfter,
-      status: 'active',
-      statusChangedAt: now,
-      revocation: undefined,
-      supersededBy: undefined,
-      version: 1,
-      issuerId: ca.id,
-      // What parseCertificate(der).subjectString reads back: the name is encoded from exactly this list.
-      subject: nameToString(plan.subject as NameList),
-      staffId: args.staffId,
-      der,
-      createdAt: now,
-    }
-    await tx.certificates.insert(record)
     await tx.audit.append({
       ...actor,
       type: 'certificate.issued',

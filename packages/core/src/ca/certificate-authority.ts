@@ -78,6 +78,8 @@ export interface CertificateAuthorityRepository {
 
 export interface IssuedCertificateRepository {
   insert(certificate: IssuedCertificate): Promise<void>
+  /** Inserts unless its issuer already used the serial (then false, nothing written): one statement, no lookup. */
+  insertUnlessSerialTaken(certificate: IssuedCertificate): Promise<boolean>
   find(id: string): Promise<IssuedCertificate | undefined>
   /** Serials are lower-case hex without sign padding (pki's serialToHex). */
   findBySerial(issuerId: string, serialHex: string): Promise<IssuedCertificate | undefined>

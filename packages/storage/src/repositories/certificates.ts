@@ -48,29 +48,39 @@ function mutable(c: IssuedCertificate) {
   }
 }
 
+function rowOf(c: IssuedCertificate) {
+  return {
+    id: c.id,
+    serial: c.serialHex,
+    issuer_id: c.issuerId,
+    subject: c.subject,
+    staff_id: c.staffId ?? null,
+    holder_id: c.holderId,
+    holder_actor: c.holderActor ?? null,
+    profile_id: c.profile,
+    ca: c.ca ? 1 : 0,
+    not_before: c.notBefore.toISOString(),
+    not_after: c.notAfter.toISOString(),
+    der: Buffer.from(c.der).toString('base64'),
+    created_at: c.createdAt.toISOString(),
+    ...mutable(c),
+  }
+}
+
 export function certificateRepository(db: Kysely<Database>): IssuedCertificateRepository {
   const select = () => db.selectFrom('certificates').selectAll()
   return {
     async insert(c) {
-      await db
+      await db.insertInto('certificates').values(rowOf(c)).execute()
+    },
+    async insertUnlessSerialTaken(c) {
+      const inserted = await db
         .insertInto('certificates')
-        .values({
-          id: c.id,
-          serial: c.serialHex,
-          issuer_id: c.issuerId,
-          subject: c.subject,
-          staff_id: c.staffId ?? null,
-          holder_id: c.holderId,
-          holder_actor: c.holderActor ?? null,
-          profile_id: c.profile,
-          ca: c.ca ? 1 : 0,
-          not_before: c.notBefore.toISOString(),
-          not_after: c.notAfter.toISOString(),
-          der: Buffer.from(c.der).toString('base64'),
-          created_at: c.createdAt.toISOString(),
-          ...mutable(c),
-        })
-        .execute()
+        .values(rowOf(c))
+        .onConflict((oc) => oc.columns(['issuer_id', 'serial']).doNothing())
+        .returning('id')
+        .executeTakeFirst()
+      return inserted !== undefined
     },
     async find(id) {
       const row = await select().where('id', '=', id).executeTakeFirst()
