@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import type { ActorContext, CaService, CertificateAuthority, IssueCertificateInput } from '@yiqian/core'
@@ -58,6 +58,8 @@ interface Sample {
    * loaded machine. For the HTTP rows it includes the load generator, which runs in the same process.
    */
   readonly cpuMs: number
+  /** For a separate server process: its CPU ms per operation. */
+  readonly serverCpuMs?: number
 }
 
 /** Starts a CPU clock; the returned function gives the CPU ms spent since, per `count` operations. */
@@ -184,15 +186,36 @@ async function appWithCa(dialect: DialectName): Promise<{ testApp: TestApp; ca: 
   return { testApp, ca: caOf(testApp) }
 }
 
+/** CPU ms (user + system) used so far by process `pid` and its direct children (the cluster's workers), from /proc. */
+function processTreeCpuMs(pid: number): number {
+  const ticks = 100 // USER_HZ on Linux
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // Fields after the command name (which may hold spaces) start at ") ": state ppid … utime(14) stime(15).
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+    const ppid = Number(fields[1])
+    if (Number(entry) !== pid && ppid !== pid) continue
+    total += ((Number(fields[11]) + Number(fields[12])) / ticks) * 1000
+  }
+  return total
+}
+
 /**
  * OCSP from the real `yiqian serve` process (SQLite, after `yiqian init --demo`), loaded over loopback from this
  * process with 50 keep-alive connections: the figure a relying party sees, without the load generator sharing the
  * server's event loop.
  */
-async function servedOcsp(
+export async function servedOcsp(
   seconds: number,
   runs: number,
-  { dialect, workers }: { dialect: DialectName; workers: number },
+  { dialect, workers, extraEnv }: { dialect: DialectName; workers: number; extraEnv?: NodeJS.ProcessEnv },
 ): Promise<Sample[]> {
   const db = await createTestDatabase(dialect)
   const dataDir = db.dataDir
@@ -200,6 +223,7 @@ async function servedOcsp(
     YIQIAN_DATA: dataDir,
     YIQIAN_LOG_LEVEL: 'warn',
     YIQIAN_WORKERS: String(workers),
+    ...extraEnv,
     ...(db.databaseUrl && { DATABASE_URL: db.databaseUrl }),
   }
   try {
@@ -224,7 +248,14 @@ async function servedOcsp(
       const url = `${server.url}/pki/ocsp`
       await postLoad(url, requests, 50, 0.5) // warm-up
       const samples: Sample[] = []
-      for (let run = 0; run < runs; run++) samples.push(await postLoad(url, requests, 50, seconds))
+      const pid = server.child.pid
+      for (let run = 0; run < runs; run++) {
+        const before = pid ? processTreeCpuMs(pid) : Number.NaN
+        const sample = await postLoad(url, requests, 50, seconds)
+        // The server's own CPU per answer (all its processes): what the answer costs, whatever else the box runs.
+        const serverCpuMs = pid ? (processTreeCpuMs(pid) - before) / sample.latencies.length : Number.NaN
+        samples.push({ ...sample, serverCpuMs })
+      }
       return samples
     } finally {
       await server.stop()
@@ -382,8 +413,12 @@ export async function caRows(options: CaBenchOptions): Promise<Row[]> {
         samples,
         OCSP_TARGET,
       )
-      // The CPU measured here is the load generator's: the server is another process.
-      rows.push({ ...row, operation: row.operation.replace('[CPU', '[load generator CPU') })
+      // The CPU measured here is the load generator's: the server is another process, measured from /proc.
+      const serverCpu = median(samples.map((s) => s.serverCpuMs ?? Number.NaN))
+      rows.push({
+        ...row,
+        operation: row.operation.replace('[CPU', `[server CPU ${serverCpu.toFixed(2)} ms/op, load generator CPU`),
+      })
     } catch (error) {
       process.stderr.write(`OCSP against yiqian serve (${db}) skipped: ${(error as Error).message}\n`)
     }

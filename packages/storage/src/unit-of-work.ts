@@ -55,8 +55,10 @@ export function repositoriesOf(db: Kysely<Database>, clock: Clock): Repositories
 
 /** Each `run` is one database transaction; a throw rolls back every write, audit included. */
 export function createUnitOfWork(db: Kysely<Database>, clock: Clock): UnitOfWork {
+  // Outside a transaction the repositories hold no state, so one set serves every read.
+  const reads = repositoriesOf(db, clock)
   return {
     run: (fn) => db.transaction().execute((trx) => fn(repositoriesOf(trx, clock))),
-    read: (fn) => fn(repositoriesOf(db, clock)),
+    read: (fn) => fn(reads),
   }
 }

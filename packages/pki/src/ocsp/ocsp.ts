@@ -294,6 +294,9 @@ function parseSimpleRequest(der: Uint8Array, limits: DerLimits): ParsedOcspReque
   }
 }
 
+/** DER of CertIDs read by readSimpleRequest, so an answer echoes them without running the schema serializer. */
+const certIdDers = new WeakMap<CertID, Uint8Array>()
+
 /** The CertIDs and request extensions of a request of the usual shape that writes back to `der` exactly. */
 function readSimpleRequest(der: Uint8Array): { certIds: CertID[]; extensions: Extension[] } | undefined {
   const outer = readTlv(der, 0)
@@ -332,16 +335,15 @@ function readSimpleRequest(der: Uint8Array): { certIds: CertID[]; extensions: Ex
       serialNumber: bufferSlice(der, serial.start, serial.end),
     })
     certIds.push(certId)
-    requests.push(
-      sequence(
-        sequence(
-          sequence(derOid(algorithmOid), ...(params ? [Uint8Array.of(0x05, 0x00)] : [])),
-          derOctetString(der.subarray(nameHash.start, nameHash.end)),
-          derOctetString(der.subarray(keyHash.start, keyHash.end)),
-          tlv(0x02, der.subarray(serial.start, serial.end)),
-        ),
-      ),
+    const certIdBytes = sequence(
+      sequence(derOid(algorithmOid), ...(params ? [Uint8Array.of(0x05, 0x00)] : [])),
+      derOctetString(der.subarray(nameHash.start, nameHash.end)),
+      derOctetString(der.subarray(keyHash.start, keyHash.end)),
+      tlv(0x02, der.subarray(serial.start, serial.end)),
     )
+    // The same bytes encodeDer(certId) gives (the request is checked below to write back exactly): kept for the answer.
+    certIdDers.set(certId, certIdBytes)
+    requests.push(sequence(certIdBytes))
   }
   if (certIds.length === 0) return undefined
   // Minimal INTEGERs only (DER): a leading 00 only before a set top bit, a leading FF only before a clear one.
@@ -467,7 +469,7 @@ export async function buildOcspResponse(options: OcspResponseOptions): Promise<U
       certId = buildCertId(issuer, serial)
     }
     return sequence(
-      encodeDer(certId),
+      certIdDers.get(certId) ?? encodeDer(certId),
       certStatusDer(entry.status),
       derGeneralizedTime(wholeSeconds(entry.thisUpdate)),
       ...(entry.nextUpdate ? [tlv(0xa0, derGeneralizedTime(wholeSeconds(entry.nextUpdate)))] : []),
