@@ -15,3 +15,9 @@ export {
   type VerifyCmsOptions,
   verifyCms,
 } from './signed-data.js'
+export {
+  type CmsSignInput,
+  type CmsWriter,
+  type CmsWriterOptions,
+  createCmsWriter,
+} from './signed-data-writer.js'
