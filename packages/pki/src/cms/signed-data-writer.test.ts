@@ -1,7 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createSigner, type Signer } from '@yiqian/gm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildCertificate } from '../x509/certificate.js'
+import type { ExtensionsInput } from '../x509/extensions.js'
+import type { NameList } from '../x509/name.js'
 import { CMS_OID, signCms, verifyCms } from './signed-data.js'
 import { createCmsWriter } from './signed-data-writer.js'
 import { type Fixtures, makeFixtures } from './test-fixtures.js'
@@ -96,5 +100,60 @@ describe('createCmsWriter', () => {
     for (const name of ['ec', 'rsa'] as const) {
       expect(new Uint8Array(readFileSync(join(fx.dir, `${name}-fast.out`)))).toEqual(content)
     }
+  })
+})
+
+describe('verifyCms trust through carried CA certificates', () => {
+  const notBefore = new Date('2026-01-01T00:00:00Z')
+  const notAfter = new Date('2036-01-01T00:00:00Z')
+  const key = () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const signer = createSigner(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString())
+    return signer
+  }
+  const ca: ExtensionsInput = { basicConstraints: { ca: true }, keyUsage: ['keyCertSign', 'cRLSign'] }
+  const leaf: ExtensionsInput = { basicConstraints: { ca: false }, keyUsage: ['digitalSignature'] }
+  const issue = (
+    issuer: NameList | Uint8Array,
+    subject: NameList,
+    signer: Signer,
+    issuerSigner: Signer,
+    extensions: ExtensionsInput,
+  ) =>
+    buildCertificate({
+      issuer,
+      subject,
+      subjectPublicKey: signer.publicKey(),
+      notBefore,
+      notAfter,
+      extensions,
+      signer: issuerSigner,
+    })
+
+  it('passes root → intermediate → signer with the intermediate carried, fails without it or through a non-CA', async () => {
+    const rootKey = key()
+    const midKey = key()
+    const leafKey = key()
+    const rootName: NameList = [{ C: 'CN' }, { O: '某某医院' }, { CN: 'Root' }]
+    const root = await issue(rootName, rootName, rootKey, rootKey, ca)
+    const mid = await issue(root, [{ C: 'CN' }, { CN: 'Issuing' }], midKey, rootKey, ca)
+    const notCa = await issue(root, [{ C: 'CN' }, { CN: 'Issuing' }], midKey, rootKey, leaf)
+    const signerCert = await issue(mid, [{ C: 'CN' }, { CN: '王医生' }], leafKey, midKey, leaf)
+    const signed = (chain: Uint8Array[]) =>
+      createCmsWriter({ signer: leafKey, certificate: signerCert, chain }).sign({
+        content,
+        encapsulate: false,
+        signingTime: notBefore,
+        includeCertificates: true,
+      })
+    const trust = async (der: Uint8Array, trusted: Uint8Array[]) =>
+      (await verifyCms(der, { content, trusted })).checks.find((c) => c.name === 'trust')
+    expect(await trust(await signed([mid]), [root])).toMatchObject({
+      status: 'passed',
+      reason: expect.stringContaining('1 CA'),
+    })
+    expect(await trust(await signed([mid]), [mid])).toMatchObject({ status: 'passed' })
+    expect(await trust(await signed([]), [root])).toMatchObject({ status: 'failed' })
+    expect(await trust(await signed([notCa]), [root])).toMatchObject({ status: 'failed' })
   })
 })

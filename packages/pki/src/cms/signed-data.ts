@@ -16,7 +16,15 @@ import {
   SignerInfos,
 } from '@peculiar/asn1-cms'
 import { OctetString } from '@peculiar/asn1-schema'
-import { AlgorithmIdentifier, Certificate, GeneralName, GeneralNames, Time } from '@peculiar/asn1-x509'
+import {
+  AlgorithmIdentifier,
+  BasicConstraints,
+  Certificate,
+  GeneralName,
+  GeneralNames,
+  id_ce_basicConstraints,
+  Time,
+} from '@peculiar/asn1-x509'
 import { equalBytes, type SignatureAlgorithm, type Signer } from '@yiqian/gm'
 import { OID, signatureAlgorithmOf, signStructure, verifyStructure } from '../algorithms.js'
 import { decodeDer, encodeDer } from '../der.js'
@@ -336,23 +344,74 @@ function checkSigningCertificate(signerInfo: SignerInfo, certificate: Certificat
   return check('signing-certificate', 'passed', `${label}: certificate hash (${hash}) and issuerSerial match`)
 }
 
-async function checkTrust(certificate: Certificate, certDer: Uint8Array, trusted: readonly Uint8Array[]) {
+/** Intermediate CA certificates followed from the signer towards a trust anchor, at most. */
+const MAX_INTERMEDIATES = 4
+
+/** `child` names `issuer` as its issuer and `issuer`'s key verifies its signature. */
+async function signedBy(child: Certificate, issuer: Certificate): Promise<boolean> {
+  if (!equalBytes(encodeDer(issuer.tbsCertificate.subject), encodeDer(child.tbsCertificate.issuer))) return false
+  return verifyStructure(
+    child.signatureAlgorithm,
+    issuer.tbsCertificate.subjectPublicKeyInfo,
+    encodeDer(child.tbsCertificate),
+    new Uint8Array(child.signatureValue),
+  ).catch((error: unknown) => {
+    if (isPkiError(error)) return false
+    throw error
+  })
+}
+
+function isCaCertificate(certificate: Certificate): boolean {
+  const extension = certificate.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_basicConstraints)
+  if (!extension) return false
+  try {
+    return decodeDer(new Uint8Array(extension.extnValue.buffer), BasicConstraints, 'basicConstraints').cA
+  } catch (error) {
+    if (isPkiError(error)) return false
+    throw error
+  }
+}
+
+/**
+ * Whether the signer's certificate chains to one of `trusted`: directly, or through CA certificates (basicConstraints
+ * cA) the SignedData carries, each signature checked. Names and signatures only: validity periods and revocation are
+ * the validation report's business.
+ */
+async function checkTrust(
+  certificate: Certificate,
+  certDer: Uint8Array,
+  trusted: readonly Uint8Array[],
+  carried: readonly Certificate[],
+) {
   for (const anchorDer of trusted) {
     if (equalBytes(anchorDer, certDer)) return check('trust', 'passed', 'the signer certificate is a trust anchor')
   }
-  for (const anchorDer of trusted) {
-    const anchor = decodeCertificate(anchorDer, 'trust anchor')
-    if (!equalBytes(encodeDer(anchor.tbsCertificate.subject), encodeDer(certificate.tbsCertificate.issuer))) continue
-    const ok = await verifyStructure(
-      certificate.signatureAlgorithm,
-      anchor.tbsCertificate.subjectPublicKeyInfo,
-      encodeDer(certificate.tbsCertificate),
-      new Uint8Array(certificate.signatureValue),
-    ).catch((error: unknown) => {
-      if (isPkiError(error)) return false
-      throw error
-    })
-    if (ok) return check('trust', 'passed', 'the signer certificate is issued by a trust anchor')
+  const anchors = trusted.map((der) => decodeCertificate(der, 'trust anchor'))
+  const path: Certificate[] = []
+  let current = certificate
+  for (let depth = 0; depth <= MAX_INTERMEDIATES; depth++) {
+    for (const anchor of anchors) {
+      if (await signedBy(current, anchor)) {
+        return check(
+          'trust',
+          'passed',
+          depth === 0
+            ? 'the signer certificate is issued by a trust anchor'
+            : `the signer certificate chains to a trust anchor through ${depth} CA certificate(s) carried in the SignedData`,
+        )
+      }
+    }
+    let next: Certificate | undefined
+    for (const candidate of carried) {
+      if (candidate === current || path.includes(candidate) || !isCaCertificate(candidate)) continue
+      if (await signedBy(current, candidate)) {
+        next = candidate
+        break
+      }
+    }
+    if (!next) break
+    path.push(next)
+    current = next
   }
   return check('trust', 'failed', 'the signer certificate does not chain to a trust anchor')
 }
@@ -470,7 +529,7 @@ export async function verifyCms(der: Uint8Array, options: VerifyCmsOptions = {})
       : essCheck,
   )
 
-  if (options.trusted) checks.push(await checkTrust(certificate, certDer, options.trusted))
+  if (options.trusted) checks.push(await checkTrust(certificate, certDer, options.trusted, certificates))
   else checks.push(check('trust', 'skipped', 'no trust anchors given'))
 
   const valid = checks.every((c) => c.status !== 'failed')
