@@ -49,6 +49,7 @@ import {
   CA_LIMITS,
   type CaAlgorithm,
   type CertificateAuthority,
+  type CertificateRevocationStatus,
   type IssuedCertificate,
 } from './certificate-authority.js'
 
@@ -737,7 +738,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
     return list
   }
 
-  function statusOf(certificate: IssuedCertificate): OcspCertStatus {
+  function statusOf(certificate: CertificateRevocationStatus): OcspCertStatus {
     if (certificate.revocation) {
       return { status: 'revoked', revocationTime: certificate.revocation.at, reason: certificate.revocation.reason }
     }
@@ -780,7 +781,7 @@ export function createCaService(deps: CaServiceDeps): CaService {
       for (const certId of parsed.certIds) {
         let status: OcspCertStatus = { status: 'unknown' }
         if (issuerOf(certId)?.ca.id === first.ca.id) {
-          const found = await tx.certificates.findBySerial(
+          const found = await tx.certificates.statusBySerial(
             first.ca.id,
             serialFromBytes(new Uint8Array(certId.serialNumber)),
           )

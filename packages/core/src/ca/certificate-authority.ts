@@ -3,7 +3,7 @@
  * URI) plus its certificate, the chain up to the root, and its current CRL. An issued certificate is the lifecycle
  * record of certificates/lifecycle.ts plus what the CA needs to answer for it: issuer, serial, subject and DER.
  */
-import type { CertificateRecord } from '../certificates/lifecycle.js'
+import type { CertificateRecord, RevocationReason } from '../certificates/lifecycle.js'
 
 export const CA_ALGORITHMS = ['sm2', 'ecdsa-p256', 'rsa-3072'] as const
 export type CaAlgorithm = (typeof CA_ALGORITHMS)[number]
@@ -76,6 +76,12 @@ export interface CertificateAuthorityRepository {
   saveOcspResponder(id: string, responder: { readonly keyUri: string; readonly certificate: Uint8Array }): Promise<void>
 }
 
+export interface CertificateRevocationStatus {
+  readonly status: IssuedCertificate['status']
+  readonly statusChangedAt: Date
+  readonly revocation?: { readonly reason: RevocationReason; readonly at: Date } | undefined
+}
+
 export interface IssuedCertificateRepository {
   insert(certificate: IssuedCertificate): Promise<void>
   /** Inserts unless its issuer already used the serial (then false, nothing written): one statement, no lookup. */
@@ -83,6 +89,8 @@ export interface IssuedCertificateRepository {
   find(id: string): Promise<IssuedCertificate | undefined>
   /** Serials are lower-case hex without sign padding (pki's serialToHex). */
   findBySerial(issuerId: string, serialHex: string): Promise<IssuedCertificate | undefined>
+  /** What an OCSP answer needs of one certificate, and nothing more (no DER): the responder's hot path. */
+  statusBySerial(issuerId: string, serialHex: string): Promise<CertificateRevocationStatus | undefined>
   /** Every issuer's certificate with this serial (serials are unique per issuer only). */
   listBySerial(serialHex: string): Promise<IssuedCertificate[]>
   /** Revoked and suspended certificates of one issuer that have not yet expired at `now`: what its CRL lists. */

@@ -20,6 +20,7 @@ export type {
   CaStatus,
   CertificateAuthority,
   CertificateAuthorityRepository,
+  CertificateRevocationStatus,
   IssuedCertificate,
   IssuedCertificateRepository,
 } from './certificate-authority.js'

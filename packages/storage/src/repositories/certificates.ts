@@ -90,6 +90,24 @@ export function certificateRepository(db: Kysely<Database>): IssuedCertificateRe
       const row = await select().where('issuer_id', '=', issuerId).where('serial', '=', serialHex).executeTakeFirst()
       return row && toDomain(row)
     },
+    async statusBySerial(issuerId, serialHex) {
+      const row = await db
+        .selectFrom('certificates')
+        .select(['status', 'status_changed_at', 'revocation_reason', 'revoked_at'])
+        .where('issuer_id', '=', issuerId)
+        .where('serial', '=', serialHex)
+        .executeTakeFirst()
+      return (
+        row && {
+          status: row.status as CertificateState,
+          statusChangedAt: new Date(row.status_changed_at),
+          revocation:
+            row.revocation_reason && row.revoked_at
+              ? { reason: row.revocation_reason as RevocationReason, at: new Date(row.revoked_at) }
+              : undefined,
+        }
+      )
+    },
     async listBySerial(serialHex) {
       const rows = await select()
         .where('serial', '=', serialHex)
