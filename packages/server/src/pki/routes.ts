@@ -31,6 +31,7 @@ export function pkiRoutes(services: Pick<AppServices, 'uow' | 'ca'>): FastifyPlu
       .code(200)
       .type('application/ocsp-response')
       .header('cache-control', 'max-age=300, public, no-transform, must-revalidate')
+      .header('x-content-type-options', 'nosniff')
       .send(Buffer.from(body))
   }
 
@@ -106,6 +107,10 @@ export function pkiRoutes(services: Pick<AppServices, 'uow' | 'ca'>): FastifyPlu
       '/pki/ocsp',
       {
         config: { access: 'public' },
+        // A binary protocol answer for relying parties, not a page: browser security headers mean nothing here, and
+        // @fastify/helmet rebuilds them per request (the hot path's largest cost after signing and the socket).
+        // `answer` sets nosniff itself.
+        helmet: false,
         schema: { tags: [TAG], summary: 'OCSP 查询（RFC 6960 POST）/ OCSP request (RFC 6960, POST)' },
       },
       async (request, reply) => answer(reply, Buffer.isBuffer(request.body) ? new Uint8Array(request.body) : undefined),
@@ -115,6 +120,7 @@ export function pkiRoutes(services: Pick<AppServices, 'uow' | 'ca'>): FastifyPlu
       '/pki/ocsp/*',
       {
         config: { access: 'public' },
+        helmet: false,
         schema: { tags: [TAG], summary: 'OCSP 查询（RFC 6960 GET，base64）/ OCSP request (RFC 6960, GET, base64)' },
       },
       async (request, reply) => {
