@@ -59,6 +59,8 @@ export type ErrorCode =
   | 'CA_NOT_FOUND'
   | 'CERTIFICATE_NOT_FOUND'
   | 'ENROLMENT_INVALID'
+  | 'TSA_UNIT_NOT_FOUND'
+  | 'TSA_SOURCE_NOT_FOUND'
 
 export class DomainError extends Error {
   override readonly name = 'DomainError'

@@ -14,6 +14,7 @@ import type { KeyRepository } from './keys/soft-key-store.js'
 import type { DepartmentRepository, InstitutionRepository, StaffRepository } from './organisation/organisation.js'
 import type { RaApplicationRepository } from './ra/application.js'
 import type { NotificationRepository, ReminderRepository } from './reminders/reminder.js'
+import type { TsaRepository } from './tsa/time-stamp-authority.js'
 
 /** Everything a use case may touch inside one transaction. */
 export interface Repositories {
@@ -41,6 +42,8 @@ export interface Repositories {
   readonly raApplications: RaApplicationRepository
   readonly staffKeys: StaffKeyRepository
   readonly enrolmentSessions: EnrolmentSessionRepository
+  /** The timestamp authority: units, time sources, settings, the token log. */
+  readonly tsa: TsaRepository
 }
 
 /** One transaction: all writes in `fn`, audit included, commit together or not at all. */

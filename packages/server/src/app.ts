@@ -13,6 +13,7 @@ import type {
   Clock,
   KeyStore,
   SecretBox,
+  TimeStampAuthority,
   UnitOfWork,
 } from '@yiqian/core'
 import type { Database } from '@yiqian/storage'
@@ -41,6 +42,7 @@ import { reminderRoutes } from './reminders/index.js'
 import { healthRoutes, type Readiness } from './routes/health.js'
 import { installMetrics } from './routes/metrics.js'
 import { installWebApps, type WebApp } from './routes/web.js'
+import { tsaRoutes } from './tsa/index.js'
 
 /** The use cases and ports the routes work with, wired by the composition root (main.ts) or a test. */
 export interface AppServices {
@@ -59,6 +61,8 @@ export interface AppServices {
   readonly ca?: CaService | undefined
   /** The RA's port to the CA service; absent means issuing answers 503 CA_UNAVAILABLE. */
   readonly certificateIssuer?: CertificateIssuer | undefined
+  /** The timestamp authority (issue 7): POST /tsa and /api/v1/tsa; fails closed without trusted time. */
+  readonly tsa?: TimeStampAuthority | undefined
 }
 
 export interface AppOptions {
@@ -171,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'reports', description: '统计报表 / Reports' },
         { name: 'ca', description: 'CA 管理 / Certificate authorities' },
         { name: 'reminders', description: '证书到期提醒 / Certificate expiry reminders' },
+        { name: 'tsa', description: '时间戳服务（RFC 3161）/ Timestamp authority (RFC 3161)' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -205,6 +210,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(pkiRoutes(services))
   await app.register(certificateRoutes(services))
   await app.register(caAdminRoutes(services))
+  await app.register(tsaRoutes(services))
   await installWebApps(app, options.webApps)
 
   return app

@@ -155,6 +155,8 @@ export const PROBLEMS: Readonly<Record<ProblemCode, Entry>> = {
   KEY_FIELD_INVALID: { status: 400, zh: '密钥信息不合法', en: 'Key field is not valid' },
   CA_NOT_FOUND: { status: 404, zh: 'CA 不存在', en: 'Certificate authority not found' },
   CERTIFICATE_NOT_FOUND: { status: 404, zh: '证书不存在', en: 'Certificate not found' },
+  TSA_UNIT_NOT_FOUND: { status: 404, zh: '时间戳签名单元不存在', en: 'TSA unit not found' },
+  TSA_SOURCE_NOT_FOUND: { status: 404, zh: '时间源不存在', en: 'Time source not found' },
   VALIDATION_FAILED: { status: 400, zh: '请求参数不合法', en: 'The request is not valid' },
   MALFORMED_BODY: { status: 400, zh: '请求体无法解析', en: 'The request body cannot be parsed' },
   BODY_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },

@@ -7,9 +7,12 @@ import {
   createKeyStore,
   createPkcs11KeyStore,
   createSoftKeyStore,
+  createTimeStampAuthority,
   kekFromKeyFile,
   type Pkcs11Config,
   type SecretBox,
+  type TimeStampAuthorityDeps,
+  type TrustedTime,
 } from '@yiqian/core'
 import { createUnitOfWork, type Database } from '@yiqian/storage'
 import type { Kysely } from 'kysely'
@@ -25,6 +28,8 @@ export function createAppServices({
   kek,
   publicBaseUrl,
   pkcs11,
+  trustedTime,
+  tsa: tsaOptions,
 }: {
   db: Kysely<Database>
   clock: Clock
@@ -37,6 +42,10 @@ export function createAppServices({
   publicBaseUrl?: string | undefined
   /** An HSM: new ECDSA and RSA CA keys are generated in it (other keys stay in the soft store). */
   pkcs11?: Pkcs11Config | undefined
+  /** The time the TSA stamps; without it the TSA fails closed (every request gets timeNotAvailable). */
+  trustedTime?: TrustedTime | undefined
+  /** TSA hooks: the synchroniser's ports (onSourcesChanged, onSettingsChanged), error logging. */
+  tsa?: Pick<TimeStampAuthorityDeps, 'onSourcesChanged' | 'onSettingsChanged' | 'onError'> | undefined
 }): AppServices {
   const uow = createUnitOfWork(db, clock)
   const clientSystems = createClientSystemAuthenticator(
@@ -66,5 +75,6 @@ export function createAppServices({
     keyStore,
     ca,
     certificateIssuer: ca && createCaCertificateIssuer({ uow, ca }),
+    tsa: createTimeStampAuthority({ uow, clock, keyStore, ca, trustedTime, ...tsaOptions }),
   }
 }

@@ -23,6 +23,9 @@ import type { AppServices } from './app.js'
 import { buildApp } from './app.js'
 import { createAppServices } from './services.js'
 
+export type { TestSntpServer, TestSntpServerOptions } from './time/test-sntp-server.js'
+export { startTestSntpServer } from './time/test-sntp-server.js'
+
 // In-process test support: the real app over a fresh test database, driven with `app.inject`.
 
 export interface TestApp {

@@ -166,6 +166,11 @@ export interface Database {
   notifications: NotificationsTable
   staff_keys: StaffKeysTable
   enrolment_sessions: EnrolmentSessionsTable
+  tsa_units: TsaUnitsTable
+  tsa_unit_keys: TsaUnitKeysTable
+  tsa_time_sources: TsaTimeSourcesTable
+  tsa_settings: TsaSettingsTable
+  tsa_tokens: TsaTokensTable
 }
 
 /** A clinical system's registration; the secrets are SecretBox-sealed, lists are JSON arrays. */
@@ -347,4 +352,66 @@ export interface NotificationsTable {
   body: string
   created_at: string
   read_at: string | null
+}
+
+/** TSA signing units (0012-tsa): current key and certificate (base64 DER), `chain` a JSON array of base64 DER. */
+export interface TsaUnitsTable {
+  id: string
+  name: string
+  algorithm: string
+  ca_id: string
+  policy: string | null
+  is_default: number
+  key_uri: string
+  certificate: string
+  chain: string
+  created_at: string
+  version: number
+}
+
+/** Every key a TSA unit had (0012-tsa); `retired_at` set once it was rolled over. */
+export interface TsaUnitKeysTable {
+  key_uri: string
+  unit_id: string
+  certificate: string
+  serial: string
+  not_after: string
+  created_at: string
+  retired_at: string | null
+}
+
+export interface TsaTimeSourcesTable {
+  id: string
+  name: string
+  address: string
+  created_at: string
+}
+
+/** One row (id 1): `policies` a JSON array of OIDs. */
+export interface TsaSettingsTable {
+  id: number
+  policies: string
+  default_policy: string
+  tolerance_ms: number
+  holdover_seconds: number
+  poll_interval_seconds: number
+  state: string
+  state_reason: string | null
+  state_changed_at: string | null
+  version: number
+  updated_at: string
+}
+
+/** The token log (0012-tsa): serial lower-case hex, primary key across all instances. */
+export interface TsaTokensTable {
+  serial: string
+  unit_id: string
+  certificate_serial: string
+  gen_time: string
+  hash_algorithm: string
+  imprint: string
+  nonce: string | null
+  policy: string
+  requester_ip: string
+  client_system_id: string | null
 }

@@ -23,6 +23,7 @@ import { departmentRepository, institutionRepository, staffRepository } from './
 import { raApplicationRepository } from './repositories/ra-applications.js'
 import { sessionRepository } from './repositories/sessions.js'
 import { settingsRepository } from './repositories/settings.js'
+import { tsaRepository } from './repositories/tsa.js'
 import type { Database } from './schema.js'
 
 export function repositoriesOf(db: Kysely<Database>, clock: Clock): Repositories {
@@ -50,6 +51,7 @@ export function repositoriesOf(db: Kysely<Database>, clock: Clock): Repositories
     raApplications: raApplicationRepository(db),
     staffKeys: staffKeyRepository(db),
     enrolmentSessions: enrolmentSessionRepository(db),
+    tsa: tsaRepository(db),
   }
 }
 

@@ -59,6 +59,11 @@ export const PERMISSIONS = {
   /** The expiry-reminder policy (days before, webhook to the HIS). */
   'reminders.read': ['secadmin', 'ra-officer'],
   'reminders.write': ['secadmin'],
+  /** The timestamp authority: status, units, time sources, settings, the token log. */
+  'tsa.read': ['sysadmin', 'secadmin'],
+  'tsa.manage': ['sysadmin'],
+  /** Verifying a timestamp token (console users who read the TSA, and relying client systems). */
+  'tsa.verify': ['sysadmin', 'secadmin', 'ra-officer', 'client-system'],
 } as const satisfies Record<string, readonly Role[]>
 
 export type Permission = keyof typeof PERMISSIONS

@@ -1,4 +1,4 @@
-import { ContentInfo } from '@peculiar/asn1-cms'
+import { CertificateChoices, CertificateSet, ContentInfo, id_signedData } from '@peculiar/asn1-cms'
 import { OctetString } from '@peculiar/asn1-schema'
 import {
   Accuracy,
@@ -12,19 +12,59 @@ import {
   TimeStampResp,
   TSTInfo,
 } from '@peculiar/asn1-tsp'
-import { ExtendedKeyUsage, id_ce_extKeyUsage } from '@peculiar/asn1-x509'
+import { AlgorithmIdentifier, ExtendedKeyUsage, id_ce_extKeyUsage } from '@peculiar/asn1-x509'
 import { equalBytes, type Signer } from '@yiqian/gm'
-import { type DigestName, digestAlgorithmIdentifier, digestNameOf } from '../cms/digest.js'
-import { type CheckStatus, type CmsCheck, decodeCertificate, parseCms, signCms, verifyCms } from '../cms/signed-data.js'
+import { digest } from '../cms/digest.js'
+import { type CheckStatus, type CmsCheck, decodeCertificate, parseCms, verifyCms } from '../cms/signed-data.js'
+import { createCmsWriter } from '../cms/signed-data-writer.js'
 import { type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
+import {
+  derGeneralizedTime,
+  derIntegerOf,
+  derOctetString,
+  derOid,
+  derSmallInteger,
+  sequence,
+  tlv,
+} from '../x509/der-build.js'
 
 /** RFC 3161 requests are small; a request far above this is hostile. */
 export const TIME_STAMP_REQ_LIMITS: DerLimits = { maxBytes: 64 * 1024, maxDepth: 16 }
 const ID_KP_TIME_STAMPING = '1.3.6.1.5.5.7.3.8'
-const DIGEST_BYTES = 32
 
-export type TimeStampHash = DigestName
+/** The hashes a message imprint may use, with the length its hashedMessage must have. */
+export const TIME_STAMP_HASHES = {
+  SM3: { oid: '1.2.156.10197.1.401', bytes: 32 },
+  'SHA-256': { oid: '2.16.840.1.101.3.4.2.1', bytes: 32 },
+  'SHA-384': { oid: '2.16.840.1.101.3.4.2.2', bytes: 48 },
+  'SHA-512': { oid: '2.16.840.1.101.3.4.2.3', bytes: 64 },
+} as const
+
+export type TimeStampHash = keyof typeof TIME_STAMP_HASHES
+
+const nodeCrypto = globalThis.process.getBuiltinModule('node:crypto')
+
+/** The imprint of `data` under `hash`, e.g. to verify a token against the document it stamps. */
+export function timeStampDigest(hash: TimeStampHash, data: Uint8Array): Uint8Array {
+  if (hash === 'SM3') return digest('SM3', data)
+  const name = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' }[hash]
+  if (!name) throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported imprint hash ${String(hash)}`)
+  return new Uint8Array(nodeCrypto.createHash(name).update(data).digest())
+}
+
+/** Absent or NULL parameters are both seen in the wild; anything else is not one of ours. */
+function imprintHashOf(identifier: AlgorithmIdentifier): TimeStampHash {
+  const params = identifier.parameters ? new Uint8Array(identifier.parameters) : undefined
+  const okParams = params === undefined || (params.length === 2 && params[0] === 0x05 && params[1] === 0x00)
+  const name = (Object.keys(TIME_STAMP_HASHES) as TimeStampHash[]).find(
+    (n) => TIME_STAMP_HASHES[n].oid === identifier.algorithm,
+  )
+  if (!name || !okParams) {
+    throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported imprint hash algorithm ${identifier.algorithm}`)
+  }
+  return name
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // INTEGER helpers: nonces and serial numbers are positive, up to 160 bits and more (RFC 3161 §2.4.2).
@@ -42,6 +82,7 @@ function positiveIntegerContents(value: bigint, what: string): ArrayBuffer {
 function integerFromContents(contents: ArrayBuffer, what: string): bigint {
   const bytes = new Uint8Array(contents)
   if (bytes.length === 0) throw new PkiError('MALFORMED_DER', `${what} is empty`)
+  if (bytes.length > 65) throw new PkiError('MALFORMED_DER', `${what} is longer than 64 bytes`)
   if (bytes[0]! & 0x80) throw new PkiError('MALFORMED_DER', `${what} is negative`)
   const value = BigInt(`0x${Buffer.from(bytes).toString('hex')}`)
   if (value === 0n) throw new PkiError('MALFORMED_DER', `${what} is zero`)
@@ -49,22 +90,21 @@ function integerFromContents(contents: ArrayBuffer, what: string): bigint {
 }
 
 function messageImprint(hashAlgorithm: TimeStampHash, imprint: Uint8Array): MessageImprint {
-  if (!(imprint instanceof Uint8Array) || imprint.length !== DIGEST_BYTES) {
-    throw new PkiError('INVALID_ARGUMENT', `imprint must be the ${DIGEST_BYTES}-byte ${hashAlgorithm} hash`)
-  }
-  if (hashAlgorithm !== 'SHA-256' && hashAlgorithm !== 'SM3') {
-    throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported imprint hash ${String(hashAlgorithm)}`)
+  const known = Object.hasOwn(TIME_STAMP_HASHES, hashAlgorithm) ? TIME_STAMP_HASHES[hashAlgorithm] : undefined
+  if (!known) throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported imprint hash ${String(hashAlgorithm)}`)
+  if (!(imprint instanceof Uint8Array) || imprint.length !== known.bytes) {
+    throw new PkiError('INVALID_ARGUMENT', `imprint must be the ${known.bytes}-byte ${hashAlgorithm} hash`)
   }
   return new MessageImprint({
-    hashAlgorithm: digestAlgorithmIdentifier(hashAlgorithm),
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: known.oid }),
     hashedMessage: new OctetString(imprint),
   })
 }
 
 function readImprint(imprint: MessageImprint): { hashAlgorithm: TimeStampHash; imprint: Uint8Array } {
-  const hashAlgorithm = digestNameOf(imprint.hashAlgorithm)
+  const hashAlgorithm = imprintHashOf(imprint.hashAlgorithm)
   const bytes = new Uint8Array(imprint.hashedMessage.buffer)
-  if (bytes.length !== DIGEST_BYTES) {
+  if (bytes.length !== TIME_STAMP_HASHES[hashAlgorithm].bytes) {
     throw new PkiError('MALFORMED_DER', `message imprint is ${bytes.length} bytes, not a ${hashAlgorithm} hash`)
   }
   return { hashAlgorithm, imprint: bytes }
@@ -100,19 +140,60 @@ export function buildTimeStampReq(request: TimeStampRequest): Uint8Array {
   )
 }
 
-/** Strict parse of a request from outside: DER only, within TIME_STAMP_REQ_LIMITS, v1, SHA-256/SM3 imprint. */
-export function parseTimeStampReq(der: Uint8Array): ParsedTimeStampRequest {
-  const req = decodeDer(der, TimeStampReq, 'TimeStampReq', TIME_STAMP_REQ_LIMITS)
-  if (req.version !== 1) throw new PkiError('MALFORMED_DER', `TimeStampReq version ${req.version} is not v1`)
-  const { hashAlgorithm, imprint } = readImprint(req.messageImprint)
-  return {
-    hashAlgorithm,
-    imprint,
-    nonce: req.nonce === undefined ? undefined : integerFromContents(req.nonce, 'nonce'),
-    certReq: req.certReq,
-    policy: req.reqPolicy,
-    extensions: (req.extensions ?? []).map((e) => e.extnID),
+/** A request read from outside: either the request, or the RFC 3161 failure to answer it with and why. */
+export type TimeStampRequestReading =
+  | { readonly ok: true; readonly request: ParsedTimeStampRequest }
+  | { readonly ok: false; readonly failure: FailureInfo; readonly reason: string; readonly error: PkiError }
+
+/**
+ * Strict read of a request from outside, classified for the answer: not DER within TIME_STAMP_REQ_LIMITS (or an
+ * imprint whose length does not fit its hash) → badDataFormat, an unknown imprint hash → badAlg, not v1 or a
+ * nonce that is not a positive INTEGER of at most 64 bytes → badRequest. Never throws for bad input.
+ */
+export function readTimeStampReq(der: Uint8Array): TimeStampRequestReading {
+  let req: TimeStampReq
+  try {
+    req = decodeDer(der, TimeStampReq, 'TimeStampReq', TIME_STAMP_REQ_LIMITS)
+  } catch (error) {
+    if (!isPkiError(error)) throw error
+    return { ok: false, failure: 'badDataFormat', reason: error.message, error }
   }
+  if (req.version !== 1) {
+    const reason = `TimeStampReq version ${req.version} is not v1`
+    return { ok: false, failure: 'badRequest', reason, error: new PkiError('MALFORMED_DER', reason) }
+  }
+  let imprint: { hashAlgorithm: TimeStampHash; imprint: Uint8Array }
+  try {
+    imprint = readImprint(req.messageImprint)
+  } catch (error) {
+    if (!isPkiError(error)) throw error
+    const failure = error.code === 'UNSUPPORTED_ALGORITHM' ? 'badAlg' : 'badDataFormat'
+    return { ok: false, failure, reason: error.message, error }
+  }
+  let nonce: bigint | undefined
+  try {
+    nonce = req.nonce === undefined ? undefined : integerFromContents(req.nonce, 'nonce')
+  } catch (error) {
+    if (!isPkiError(error)) throw error
+    return { ok: false, failure: 'badRequest', reason: error.message, error }
+  }
+  return {
+    ok: true,
+    request: {
+      ...imprint,
+      nonce,
+      certReq: req.certReq,
+      policy: req.reqPolicy,
+      extensions: (req.extensions ?? []).map((e) => e.extnID),
+    },
+  }
+}
+
+/** Strict parse of a request from outside: DER only, within TIME_STAMP_REQ_LIMITS, v1, a known imprint hash. */
+export function parseTimeStampReq(der: Uint8Array): ParsedTimeStampRequest {
+  const reading = readTimeStampReq(der)
+  if (reading.ok) return reading.request
+  throw reading.error
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -140,6 +221,8 @@ export interface ParsedTstInfo {
   readonly genTime: Date
   readonly nonce?: bigint
   readonly ordering: boolean
+  /** The Accuracy field in milliseconds (seconds, millis and micros summed), when present. */
+  readonly accuracyMs?: number
 }
 
 export function buildTstInfo(fields: TstInfoFields): Uint8Array {
@@ -180,6 +263,10 @@ export function parseTstInfo(der: Uint8Array): ParsedTstInfo {
     genTime: info.genTime,
     nonce: info.nonce === undefined ? undefined : integerFromContents(info.nonce, 'nonce'),
     ordering: info.ordering,
+    ...(info.accuracy && {
+      accuracyMs:
+        (info.accuracy.seconds ?? 0) * 1000 + (info.accuracy.millis ?? 0) + (info.accuracy.micros ?? 0) / 1000,
+    }),
   }
 }
 
@@ -195,17 +282,131 @@ export interface SignTimeStampTokenOptions {
 /** A TimeStampToken: SignedData over the TSTInfo, with signing-certificate-v2 (RFC 3161 §2.4.2, RFC 5816). */
 export async function signTimeStampToken(options: SignTimeStampTokenOptions): Promise<Uint8Array> {
   const info = parseTstInfo(options.tstInfo)
-  checkTsaCertificate(options.certificate, true)
-  return signCms({
-    content: options.tstInfo,
-    detached: false,
-    signer: options.signer,
-    certificate: options.certificate,
-    chain: options.chain,
-    signingTime: info.genTime,
-    contentType: id_ct_tstInfo,
-  })
+  return createTimeStampSigner(options).sign(options.tstInfo, info.genTime, true)
 }
+
+export interface TimeStampSigner {
+  /** The signer certificate's serial number (lower-case hex), as read once. */
+  readonly certificateSerial: string
+  /**
+   * Signs a TSTInfo (DER from buildTstInfo, whose genTime is `genTime`) into a TimeStampToken; the certificate and
+   * chain go into it only when `includeCertificates` (the request's certReq, RFC 3161 §2.4.1).
+   */
+  sign(tstInfo: Uint8Array, genTime: Date, includeCertificates: boolean): Promise<Uint8Array>
+  /**
+   * The same from the fields: the TSTInfo is encoded directly (byte for byte what buildTstInfo gives), the hot path
+   * of a TSA. Returns the token and the TSTInfo.
+   */
+  issue(fields: TstInfoFields, includeCertificates: boolean): Promise<{ token: Uint8Array; tstInfo: Uint8Array }>
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Direct DER for the hot path: a TSA builds the same few structures thousands of times a second, and the generic
+// schema encoder costs far more than the signature. The TSTInfo is written with the DER writers of x509/der-build,
+// the token by the CMS writer (cms/signed-data-writer), which encodes everything constant once per unit; tests
+// compare both with the schema encoder byte for byte.
+
+const VERSION_1 = derSmallInteger(1)
+const ORDERING_TRUE = Uint8Array.of(0x01, 0x01, 0xff)
+
+/** INTEGER TLV of a positive bigint (a leading 00 before a set top bit), at most 64 content bytes. */
+function positiveIntegerDer(value: bigint, what: string): Uint8Array {
+  return derIntegerOf(new Uint8Array(positiveIntegerContents(value, what)))
+}
+
+/** A small non-negative INTEGER under an implicit context tag (Accuracy millis [0] and micros [1]). */
+function implicitSmallInteger(tag: number, value: number): Uint8Array {
+  return tlv(tag, derSmallInteger(value).subarray(2))
+}
+
+/** TSTInfo DER, the same bytes buildTstInfo gives for the same fields, and the same refusals. */
+function encodeTstInfo(fields: TstInfoFields): Uint8Array {
+  const genTime = fields.genTime ?? new Date()
+  if (!(genTime instanceof Date) || Number.isNaN(genTime.getTime())) {
+    throw new PkiError('INVALID_ARGUMENT', 'genTime is not a valid date')
+  }
+  const known = Object.hasOwn(TIME_STAMP_HASHES, fields.hashAlgorithm)
+    ? TIME_STAMP_HASHES[fields.hashAlgorithm]
+    : undefined
+  if (!known) throw new PkiError('UNSUPPORTED_ALGORITHM', `unsupported imprint hash ${String(fields.hashAlgorithm)}`)
+  if (!(fields.imprint instanceof Uint8Array) || fields.imprint.length !== known.bytes) {
+    throw new PkiError('INVALID_ARGUMENT', `imprint must be the ${known.bytes}-byte ${fields.hashAlgorithm} hash`)
+  }
+  const parts: Uint8Array[] = [
+    VERSION_1,
+    derOid(fields.policy),
+    sequence(sequence(derOid(known.oid)), derOctetString(fields.imprint)),
+    positiveIntegerDer(fields.serialNumber, 'serialNumber'),
+    // Whole seconds: the fraction is dropped, as buildTstInfo does.
+    derGeneralizedTime(genTime),
+  ]
+  const accuracy = fields.accuracy
+  if (accuracy) {
+    const seconds = accuracy.seconds ?? 0
+    if (!Number.isSafeInteger(seconds) || seconds < 0) throw new PkiError('INVALID_ARGUMENT', 'accuracy seconds')
+    const inner = [derSmallInteger(seconds)]
+    for (const [tag, part] of [
+      [0x80, accuracy.millis],
+      [0x81, accuracy.micros],
+    ] as const) {
+      if (part === undefined) continue
+      if (!Number.isInteger(part) || part < 1 || part > 999) {
+        throw new PkiError('INVALID_ARGUMENT', 'accuracy millis/micros must be 1..999')
+      }
+      inner.push(implicitSmallInteger(tag, part))
+    }
+    parts.push(sequence(...inner))
+  }
+  if (fields.ordering) parts.push(ORDERING_TRUE)
+  if (fields.nonce !== undefined) parts.push(positiveIntegerDer(fields.nonce, 'nonce'))
+  return sequence(...parts)
+}
+
+/**
+ * A TSA unit's signer, prepared once: the certificate is checked (critical timeStamping EKU, the signer's key) and
+ * the CMS writer encodes everything that does not change per token — SignerIdentifier, signing-certificate-v2,
+ * algorithm identifiers, the certificate set — so a token costs a TSTInfo digest, one signature and concatenation.
+ */
+export function createTimeStampSigner(options: Omit<SignTimeStampTokenOptions, 'tstInfo'>): TimeStampSigner {
+  const { signer } = options
+  checkTsaCertificate(options.certificate, true)
+  const certificate = decodeCertificate(options.certificate, 'TSA certificate')
+  if (!equalBytes(encodeDer(certificate.tbsCertificate.subjectPublicKeyInfo), signer.publicKey())) {
+    throw new PkiError('INVALID_ARGUMENT', "the certificate does not hold the signer's public key")
+  }
+  const chain = (options.chain ?? []).map((der, i) => encodeDer(decodeCertificate(der, `chain certificate ${i}`)))
+  const writer = createCmsWriter({
+    signer,
+    certificate: options.certificate,
+    chain,
+    contentType: id_ct_tstInfo,
+    signingCertificateV2: true,
+  })
+  const serialBytes = new Uint8Array(certificate.tbsCertificate.serialNumber)
+  let first = 0
+  while (first < serialBytes.length - 1 && serialBytes[first] === 0) first++
+
+  async function signTstInfo(tstInfo: Uint8Array, genTime: Date, includeCertificates: boolean): Promise<Uint8Array> {
+    if (!(genTime instanceof Date) || Number.isNaN(genTime.getTime())) {
+      throw new PkiError('INVALID_ARGUMENT', 'genTime is not a valid date')
+    }
+    return writer.sign({ content: tstInfo, encapsulate: true, signingTime: genTime, includeCertificates })
+  }
+
+  return {
+    certificateSerial: Buffer.from(serialBytes.subarray(first)).toString('hex'),
+    sign: signTstInfo,
+    async issue(fields, includeCertificates) {
+      const genTime = new Date((fields.genTime ?? new Date()).getTime())
+      genTime.setUTCMilliseconds(0)
+      const tstInfo = encodeTstInfo({ ...fields, genTime })
+      return { token: await signTstInfo(tstInfo, genTime, includeCertificates), tstInfo }
+    },
+  }
+}
+
+/** The TSTInfo as the direct encoder writes it (exported for the tests that compare it with buildTstInfo). */
+export const encodeTstInfoDirect = encodeTstInfo
 
 // ---------------------------------------------------------------------------------------------------------------
 // TimeStampResp
@@ -336,6 +537,11 @@ export interface VerifyTimeStampTokenOptions {
   /** The request's nonce; the token must echo it. */
   readonly nonce?: bigint
   readonly trusted?: readonly Uint8Array[]
+  /**
+   * Candidate TSA certificates (DER) for a token that carries none (it was requested without certReq): the one the
+   * SignerInfo names is used as if the token carried it.
+   */
+  readonly certificates?: readonly Uint8Array[]
 }
 
 /** RFC 3161 §2.3: the TSA certificate has one extended key usage, id-kp-timeStamping, marked critical. */
@@ -372,7 +578,10 @@ export async function verifyTimeStampToken(
   token: Uint8Array,
   options: VerifyTimeStampTokenOptions,
 ): Promise<TimeStampVerification> {
-  const cms = await verifyCms(token, { trusted: options.trusted, requireSigningCertificate: true })
+  const cms = await verifyCms(withCertificates(token, options.certificates), {
+    trusted: options.trusted,
+    requireSigningCertificate: true,
+  })
   const checks: TimeStampCheck[] = [...cms.checks]
   const done = (extra: Partial<TimeStampVerification> = {}): TimeStampVerification => ({
     valid: checks.every((c) => c.status !== 'failed'),
@@ -413,6 +622,19 @@ export async function verifyTimeStampToken(
   }
   if (cms.signerCertificate) checks.push(checkTsaCertificate(cms.signerCertificate, false))
   return done({ tstInfo })
+}
+
+/** The token with `certificates` put into its SignedData when it carries none; otherwise the token as it is. */
+function withCertificates(token: Uint8Array, certificates: readonly Uint8Array[] | undefined): Uint8Array {
+  if (!certificates?.length) return token
+  const { signedData, gmt0010 } = parseCms(token)
+  if (gmt0010 || (signedData.certificates?.length ?? 0) > 0) return token
+  signedData.certificates = new CertificateSet(
+    certificates.map(
+      (der, i) => new CertificateChoices({ certificate: decodeCertificate(der, `candidate certificate ${i}`) }),
+    ),
+  )
+  return encodeDer(new ContentInfo({ contentType: id_signedData, content: encodeDer(signedData).slice().buffer }))
 }
 
 /** The TSTInfo of a token without verifying it (e.g. to show genTime before verification). */

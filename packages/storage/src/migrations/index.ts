@@ -10,6 +10,7 @@ import * as m0008 from './0008-ra.js'
 import * as m0009 from './0009-enrolment.js'
 import * as m0010 from './0010-certificate-jobs.js'
 import * as m0011 from './0011-certificate-queries.js'
+import * as m0012 from './0012-tsa.js'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -24,6 +25,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0009-enrolment': m0009,
   '0010-certificate-jobs': m0010,
   '0011-certificate-queries': m0011,
+  '0012-tsa': m0012,
 }
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) }

@@ -1,0 +1,1 @@
+export { TSA_REQUEST_MAX_BYTES, tsaRoutes } from './routes.js'
