@@ -67,7 +67,8 @@ for (const kind of testDialects()) {
         expect(await verifyPassword(password!, admins[0]!.password_hash)).toBe(true)
         expect(Number(admins[0]!.must_change_password)).toBe(1)
         const audit = await repositoriesOf(storage.db, systemClock).audit.range(1, Number.MAX_SAFE_INTEGER)
-        // The bootstrap administrator, then the SM2 hierarchy the first start creates; the restart added nothing.
+        // The bootstrap administrator, then the SM2 hierarchy and the TSA's first unit the first start creates; each
+        // start records the TSA's time state (no sources configured: not issuing); the restart added nothing else.
         expect(audit.map((a) => a.type)).toEqual([
           'administrator.bootstrapped',
           'key.generated',
@@ -80,6 +81,16 @@ for (const kind of testDialects()) {
           'key.generated',
           'certificate.issued',
           'ca.ocsp-responder-provisioned',
+          'key.generated',
+          'certificate.issued',
+          'tsa.unit-created',
+          'tsa.time.state-changed',
+          'tsa.time.state-changed',
+        ])
+        const timeStates = audit.filter((a) => a.type === 'tsa.time.state-changed').map((a) => a.data)
+        expect(timeStates).toEqual([
+          expect.objectContaining({ to: 'unsynchronised', problem: 'no-sources' }),
+          expect.objectContaining({ to: 'unsynchronised', problem: 'no-sources' }),
         ])
         expect(() => verifyAuditChain(audit)).not.toThrow()
       } finally {

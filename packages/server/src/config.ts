@@ -59,6 +59,18 @@ const ConfigSchema = z
       .min(1, '至少 1 / must be at least 1')
       .max(64, '最多 64 / must be at most 64')
       .default(1),
+    /**
+     * The TSA's NTP/SNTP sources (GPS or BeiDou receivers, or NTP servers), comma-separated host[:port]: written to
+     * the database on a start that finds none there; afterwards they are managed in the console.
+     */
+    timeSources: z
+      .string()
+      .max(2000)
+      .regex(
+        /^\s*[A-Za-z0-9.:[\]-]+(\s*,\s*[A-Za-z0-9.:[\]-]+)*\s*$/,
+        '须为逗号分隔的 host[:port] 列表 / must be a comma-separated host[:port] list',
+      )
+      .optional(),
   })
   .strict()
   // Several processes writing one SQLite file would meet SQLITE_BUSY on every concurrent transaction.
@@ -89,6 +101,7 @@ export const ENVIRONMENT: Readonly<Record<Key, string>> = {
   pkcs11Token: 'YIQIAN_PKCS11_TOKEN',
   pkcs11PinFile: 'YIQIAN_PKCS11_PIN_FILE',
   workers: 'YIQIAN_WORKERS',
+  timeSources: 'YIQIAN_TIME_SOURCES',
 }
 const SECRET: ReadonlySet<string> = new Set<Key>(['databaseUrl', 'metricsToken'])
 

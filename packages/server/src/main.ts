@@ -12,6 +12,7 @@ import {
   KEK_LENGTH,
   type Pkcs11Config,
   type SecretBox,
+  SYSTEM_ACTOR,
   systemClock,
 } from '@yiqian/core'
 import {
@@ -28,11 +29,12 @@ import pino from 'pino'
 import type { AppServices } from './app.js'
 import { buildApp } from './app.js'
 import { auditCheckpointKeyPem, startAuditSchedule } from './audit/index.js'
-import { type Config, loadConfig } from './config.js'
+import { type Config, ENVIRONMENT, loadConfig } from './config.js'
 import { createDemoData, type DemoOutcome } from './demo.js'
 import { startCertificateSchedule } from './pki/jobs.js'
 import type { Readiness } from './routes/health.js'
 import { createAppServices } from './services.js'
+import { createTsaTime, type TsaTime } from './time/tsa-time.js'
 
 // The composition root: the only module that reads configuration and wires ports to adapters.
 
@@ -130,6 +132,12 @@ export interface PrepareOptions {
   readonly extraHierarchies?: readonly CaAlgorithm[] | undefined
 }
 
+/** What `serve` adds: the TSA's time, which only a serving process synchronises. */
+interface ServeInternals {
+  readonly tsaTime?: TsaTime | undefined
+  readonly onTsaError?: ((error: unknown) => void) | undefined
+}
+
 /** The address a local client reaches a server listening on `host` at: a wildcard host means loopback. */
 function reachableHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
@@ -186,8 +194,26 @@ async function ensureHierarchies(
   return created
 }
 
+/**
+ * The TSA's first SM2 unit (key + certificate from the SM2 issuing CA) and, on a start that finds no time source
+ * stored, the ones `YIQIAN_TIME_SOURCES` names. Both are audited as the system.
+ */
+async function ensureTimeStampAuthority(services: AppServices, config: Config): Promise<void> {
+  const tsa = services.tsa
+  if (!tsa || !services.ca) return
+  await tsa.ensureDefaultUnit(SYSTEM_ACTOR)
+  const configured = (config.timeSources ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a.length > 0)
+  if (configured.length === 0 || (await tsa.listSources()).length > 0) return
+  for (const address of configured) {
+    await tsa.addSource({ name: `${ENVIRONMENT.timeSources} ${address}`, address }, SYSTEM_ACTOR)
+  }
+}
+
 /** Data folder, database, migrations, the bootstrap administrator and the CA: what `init` does and `serve` repeats. */
-async function prepare(env: NodeJS.ProcessEnv, options: PrepareOptions = {}): Promise<Prepared> {
+async function prepare(env: NodeJS.ProcessEnv, options: PrepareOptions & ServeInternals = {}): Promise<Prepared> {
   const config = loadConfig(env)
   // Everything the server writes (database, WAL, credentials, keys) is for its own user only.
   process.umask(0o077)
@@ -222,8 +248,11 @@ async function prepare(env: NodeJS.ProcessEnv, options: PrepareOptions = {}): Pr
       kek: kek.key,
       publicBaseUrl: publicBaseUrlOf(config),
       pkcs11: pkcs11Of(config),
+      trustedTime: options.tsaTime?.trustedTime,
+      tsa: options.tsaTime && { ...options.tsaTime.hooks, onError: options.onTsaError },
     })
     const createdCas = await ensureHierarchies(services, config, options.extraHierarchies ?? [])
+    await ensureTimeStampAuthority(services, config)
     let demo: DemoOutcome | undefined
     if (options.demo && services.ca && services.certificateIssuer) {
       demo = await createDemoData(
@@ -331,13 +360,22 @@ export async function serve(
   env: NodeJS.ProcessEnv = process.env,
   { handleSignals = true, ...options }: { handleSignals?: boolean } & PrepareOptions = {},
 ): Promise<RunningServer> {
-  const prepared = await prepare(env, options)
+  // The logger needs the configuration prepare reads; the TSA's time reports to it once it exists.
+  let log: pino.Logger | undefined
+  const tsaLog = () => log ?? pino({ level: 'info' })
+  const tsaTime = createTsaTime({ demo: options.demo === true, log: tsaLog })
+  const prepared = await prepare(env, {
+    ...options,
+    tsaTime,
+    onTsaError: (error) => tsaLog().error({ err: error }, 'TSA request failed (answered systemFailure)'),
+  })
   const { config, storage, applied, credentialFile, services } = prepared
   const logger = pino({
     level: config.logLevel,
     base: { service: 'yiqian', version: VERSION },
     redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-yiqian-signature"]'],
   })
+  log = logger
   let app: FastifyInstance
   try {
     app = await buildApp({
@@ -379,6 +417,8 @@ export async function serve(
           'certificate job',
         ),
     })
+  // Every serving process keeps its own time: the TSA answers timeNotAvailable until its sources agree.
+  if (services.tsa) await tsaTime.start(services.tsa)
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${reachableHost(config.host)}:${port}`
@@ -405,6 +445,9 @@ export async function serve(
       deadline.unref()
       try {
         await app.close()
+        tsaTime.stop()
+        // Tokens already answered are recorded before the database closes.
+        await services.tsa?.flush()
         if (auditSchedule) await auditSchedule.stop()
         if (certificateSchedule) await certificateSchedule.stop()
         await services.keyStore?.close()
