@@ -32,6 +32,7 @@ const CertificateDetailPage = lazy(() =>
   import('./pages/certificate-detail-page').then((m) => ({ default: m.CertificateDetailPage })),
 )
 const CaPage = lazy(() => import('./pages/ca-page').then((m) => ({ default: m.CaPage })))
+const TsaPage = lazy(() => import('./pages/tsa-page').then((m) => ({ default: m.TsaPage })))
 const ReportsPage = lazy(() => import('./pages/reports-page').then((m) => ({ default: m.ReportsPage })))
 const ReminderPolicyPage = lazy(() =>
   import('./pages/reminder-policy-page').then((m) => ({ default: m.ReminderPolicyPage })),
@@ -82,6 +83,7 @@ const pages: Record<string, ReactNode> = {
   'ra/applications': <RaApplicationsPage />,
   certificates: <CertificatesPage />,
   ca: <CaPage />,
+  tsa: <TsaPage />,
   reports: <ReportsPage />,
   reminders: <ReminderPolicyPage />,
 }

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander'
 import { auditCommand } from './commands/audit.js'
 import { sm2Command } from './commands/sm2.js'
 import { sm3Command, sm4Command } from './commands/symmetric.js'
+import { tsCommand } from './commands/ts.js'
 import { UsageError } from './usage-error.js'
 
 export const EXIT_FAILURE = 1
@@ -95,6 +96,7 @@ export function cli(): Command {
   sm2Command(program)
   sm3Command(program)
   sm4Command(program)
+  tsCommand(program)
 
   return program
 }

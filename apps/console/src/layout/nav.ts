@@ -20,6 +20,7 @@ export const navItems: readonly NavItem[] = [
   { path: 'certificates', label: 'nav.certificates', permission: 'certificates.read', group: 'certificates' },
   { path: 'reports', label: 'nav.reports', permission: 'reports.read', group: 'certificates' },
   { path: 'ca', label: 'nav.ca', permission: 'ca.read', group: 'certificates' },
+  { path: 'tsa', label: 'tsa.title', permission: 'tsa.read', group: 'certificates' },
   { path: 'reminders', label: 'nav.reminders', permission: 'reminders.read', group: 'certificates' },
   { path: 'client-systems', label: 'nav.clientSystems', permission: 'client-systems.read', group: 'integration' },
   { path: 'audit', label: 'nav.audit', permission: 'audit.read', group: 'audit' },
