@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- gm|pki|platform|ca] [--quick]`: figures, never pass/fail. Each operation is measured several times
+ * `npm run bench [-- gm|pki|platform|ca|tsa] [--quick]`: figures, never pass/fail. Each operation is measured several times
  * and the median printed beside the OpenSSL reference measured in the same run, where OpenSSL does the same work.
  */
 import { auditBench } from './audit.js'
@@ -9,6 +9,7 @@ import { httpBench } from './http.js'
 import { opensslVersion } from './openssl.js'
 import { pkiRows } from './pki.js'
 import { printTable, type Row } from './table.js'
+import { tsaRows } from './tsa.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -52,6 +53,9 @@ if (!only || only === 'ca') {
       dialects: ['sqlite', 'postgres'],
     })),
   )
+}
+if (!only || only === 'tsa') {
+  rows.push(...(await tsaRows({ runs: quick ? 2 : 3, seconds: quick ? 2 : 5, dialects: ['sqlite', 'postgres'] })))
 }
 console.log(
   `\nYiqian benchmarks — Node ${process.version}, ${opensslVersion()}, ${runs} runs each, median, one thread, wall clock (openssl speed -elapsed)\n`,
