@@ -19,6 +19,7 @@ import { checkDerShape, type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
 import { signatureAlgorithmDer } from '../x509/certificate.js'
 import {
+  childrenOf,
   derBitString,
   derGeneralizedTime,
   derOctetString,
@@ -249,16 +250,6 @@ function checkHashes(certIds: readonly CertID[]): void {
 }
 
 /** The children of the constructed value `outer`, each with its encoded bytes. */
-function childrenOf(der: Uint8Array, outer: Tlv): Tlv[] {
-  const out: Tlv[] = []
-  for (let offset = outer.start; offset < outer.end; ) {
-    const child = readTlv(der, offset, outer.end)
-    out.push(child)
-    offset = child.end
-  }
-  return out
-}
-
 /** A copy of der[start, end) (a Buffer's slice would share, and expose, its pool). */
 const copyOf = (der: Uint8Array, start: number, end: number): Uint8Array => new Uint8Array(der.subarray(start, end))
 const bufferSlice = (der: Uint8Array, start: number, end: number): ArrayBuffer =>

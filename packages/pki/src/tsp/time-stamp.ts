@@ -17,14 +17,17 @@ import { equalBytes, type Signer } from '@yiqian/gm'
 import { digest } from '../cms/digest.js'
 import { type CheckStatus, type CmsCheck, decodeCertificate, parseCms, verifyCms } from '../cms/signed-data.js'
 import { createCmsWriter } from '../cms/signed-data-writer.js'
-import { type DerLimits, decodeDer, encodeDer } from '../der.js'
+import { checkDerShape, type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
 import {
+  childrenOf,
   derGeneralizedTime,
   derIntegerOf,
   derOctetString,
   derOid,
   derSmallInteger,
+  oidToString,
+  readTlv,
   sequence,
   tlv,
 } from '../x509/der-build.js'
@@ -151,6 +154,14 @@ export type TimeStampRequestReading =
  * nonce that is not a positive INTEGER of at most 64 bytes → badRequest. Never throws for bad input.
  */
 export function readTimeStampReq(der: Uint8Array): TimeStampRequestReading {
+  // The usual request, read directly (a TSA reads thousands a second); anything else, including every request that
+  // is refused, goes through the schema parser, which classifies the failure.
+  const simple = readSimpleTimeStampReq(der)
+  return simple ? { ok: true, request: simple } : readTimeStampReqBySchema(der)
+}
+
+/** readTimeStampReq through the schema parser alone (exported for the test that compares the two readings). */
+export function readTimeStampReqBySchema(der: Uint8Array): TimeStampRequestReading {
   let req: TimeStampReq
   try {
     req = decodeDer(der, TimeStampReq, 'TimeStampReq', TIME_STAMP_REQ_LIMITS)
@@ -186,6 +197,77 @@ export function readTimeStampReq(der: Uint8Array): TimeStampRequestReading {
       policy: req.reqPolicy,
       extensions: (req.extensions ?? []).map((e) => e.extnID),
     },
+  }
+}
+
+const REQ_VERSION_1 = Uint8Array.of(0x02, 0x01, 0x01)
+const CERT_REQ_TRUE = Uint8Array.of(0x01, 0x01, 0xff)
+
+/**
+ * The direct reading of a request of the usual shape — v1, a known imprint hash of the right length (parameters
+ * absent or NULL), optional reqPolicy, nonce (positive, minimal, ≤ 64 bytes) and certReq, no extensions — that
+ * writes back to exactly `der`; undefined for anything else (the schema parser then decides).
+ */
+function readSimpleTimeStampReq(der: Uint8Array): ParsedTimeStampRequest | undefined {
+  if (!(der instanceof Uint8Array) || der.length < 2 || der.length > TIME_STAMP_REQ_LIMITS.maxBytes) return undefined
+  try {
+    checkDerShape(der, 'TimeStampReq', TIME_STAMP_REQ_LIMITS)
+    const outer = readTlv(der, 0)
+    if (outer.tag !== 0x30 || outer.end !== der.length) return undefined
+    const parts = childrenOf(der, outer)
+    const [version, imprintTlv] = parts
+    if (!version || !imprintTlv || imprintTlv.tag !== 0x30) return undefined
+    const imprintParts = childrenOf(der, imprintTlv)
+    const [algorithm, hashed] = imprintParts
+    if (imprintParts.length !== 2 || algorithm?.tag !== 0x30 || hashed?.tag !== 0x04) return undefined
+    const algorithmParts = childrenOf(der, algorithm)
+    const [oid, params] = algorithmParts
+    if (oid?.tag !== 0x06 || algorithmParts.length > 2) return undefined
+    if (params && !(params.tag === 0x05 && params.end === params.start)) return undefined
+    const hashOid = oidToString(der, oid.start, oid.end)
+    const hashAlgorithm = (Object.keys(TIME_STAMP_HASHES) as TimeStampHash[]).find(
+      (name) => TIME_STAMP_HASHES[name].oid === hashOid,
+    )
+    if (!hashAlgorithm || hashed.end - hashed.start !== TIME_STAMP_HASHES[hashAlgorithm].bytes) return undefined
+    let policy: string | undefined
+    let nonce: bigint | undefined
+    let nonceContent: Uint8Array | undefined
+    let certReq = false
+    let i = 2
+    if (parts[i]?.tag === 0x06) {
+      policy = oidToString(der, parts[i]!.start, parts[i]!.end)
+      i++
+    }
+    if (parts[i]?.tag === 0x02) {
+      const n = parts[i]!
+      const length = n.end - n.start
+      // Positive and minimal: no leading 00 unless the next octet's top bit is set; at most 64 octets.
+      if (length === 0 || length > 64 || der[n.start]! & 0x80) return undefined
+      if (der[n.start] === 0 && (length === 1 || !(der[n.start + 1]! & 0x80))) return undefined
+      nonceContent = der.subarray(n.start, n.end)
+      nonce = BigInt(`0x${Buffer.from(nonceContent).toString('hex')}`)
+      i++
+    }
+    if (parts[i]?.tag === 0x01) {
+      certReq = true
+      i++
+    }
+    if (i !== parts.length) return undefined
+    const imprint = new Uint8Array(der.subarray(hashed.start, hashed.end))
+    // What a DER encoder writes for these fields must be the request itself: non-minimal lengths, BOOLEANs other
+    // than FF, a DEFAULT certReq written out and the like all fall through to the schema parser.
+    const again = sequence(
+      REQ_VERSION_1,
+      sequence(sequence(derOid(hashOid), ...(params ? [Uint8Array.of(0x05, 0x00)] : [])), derOctetString(imprint)),
+      ...(policy === undefined ? [] : [derOid(policy)]),
+      ...(nonceContent === undefined ? [] : [tlv(0x02, nonceContent)]),
+      ...(certReq ? [CERT_REQ_TRUE] : []),
+    )
+    if (!equalBytes(again, der)) return undefined
+    return { hashAlgorithm, imprint, nonce, certReq, policy, extensions: [] }
+  } catch (error) {
+    if (isPkiError(error)) return undefined
+    throw error
   }
 }
 

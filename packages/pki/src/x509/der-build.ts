@@ -135,6 +135,17 @@ export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tl
   return { tag, start, end }
 }
 
+/** The TLVs directly inside `outer` (callers ran checkDerShape first). */
+export function childrenOf(der: Uint8Array, outer: Tlv): Tlv[] {
+  const out: Tlv[] = []
+  for (let offset = outer.start; offset < outer.end; ) {
+    const child = readTlv(der, offset, outer.end)
+    out.push(child)
+    offset = child.end
+  }
+  return out
+}
+
 /** Dotted form of the OID whose content octets are der[start, end). */
 export function oidToString(der: Uint8Array, start: number, end: number): string {
   if (end <= start || der[end - 1]! & 0x80) throw new PkiError('MALFORMED_DER', 'malformed OBJECT IDENTIFIER')
