@@ -60,3 +60,22 @@ export function unsignedIntegerContents(value: bigint): ArrayBuffer {
   if (full[start]! & 0x80) start--
   return full.slice(start).buffer
 }
+
+/**
+ * ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } for r, s in [0, 2^256), written directly (the same bytes as
+ * the schema encoder; der.test.ts compares them): at most 72 bytes, so one length octet each.
+ */
+export function signatureValueDer(r: bigint, s: bigint): Uint8Array {
+  const rc = new Uint8Array(unsignedIntegerContents(r))
+  const sc = new Uint8Array(unsignedIntegerContents(s))
+  const out = new Uint8Array(6 + rc.length + sc.length)
+  out[0] = 0x30
+  out[1] = 4 + rc.length + sc.length
+  out[2] = 0x02
+  out[3] = rc.length
+  out.set(rc, 4)
+  out[4 + rc.length] = 0x02
+  out[5 + rc.length] = sc.length
+  out.set(sc, 6 + rc.length)
+  return out
+}

@@ -4,7 +4,7 @@ import { GmError } from '../errors.js'
 import { sm3 } from '../sm3.js'
 import { curveBackend } from './backend.js'
 import { type AffinePoint, encodePoint, invert, mod, N, SM2_CURVE } from './curve.js'
-import { parseStrictDer, serializeDer, unsignedIntegerContents, unsignedIntegerFromContents } from './der.js'
+import { parseStrictDer, signatureValueDer, unsignedIntegerFromContents } from './der.js'
 import { SM2_PRIVATE_KEY_BYTES, sm2PrivateScalar, sm2PublicPoint } from './keys.js'
 import { bigIntFromBytes32, bigIntToBytes32, randomScalar } from './scalar-bytes.js'
 
@@ -127,7 +127,7 @@ function encodeSignature(r: bigint, s: bigint, encoding: Sm2SignatureEncoding): 
     bigIntToBytes32(r, out, 0)
     return bigIntToBytes32(s, out, 32)
   }
-  return serializeDer(new ECDSASigValue({ r: unsignedIntegerContents(r), s: unsignedIntegerContents(s) }))
+  return signatureValueDer(r, s)
 }
 
 /** (r, s), each in [1, n-1], from a strictly encoded signature; INVALID_SIGNATURE otherwise. */
