@@ -17,6 +17,8 @@ const TARGET_RATIO = 0.6
 const CORES = 2
 
 export interface TsaBenchOptions {
+  /** The rate the paced row offers: 60 % of the 2-core OpenSSL SM2 signing rate, measured before. */
+  readonly targetRate: number
   readonly runs: number
   readonly seconds: number
   readonly dialects: readonly DialectName[]
@@ -40,7 +42,14 @@ function hasWrk(): boolean {
  * and the server shares the machine's two cores with it. Every answer is checked: HTTP 200 and a TimeStampResp whose
  * PKIStatus is granted (INTEGER 0, 02 01 00, among its first bytes); anything else counts as a failure.
  */
-function wrkPost(url: string, body: Uint8Array, connections: number, seconds: number): LoadResult {
+function wrkPost(
+  url: string,
+  body: Uint8Array,
+  connections: number,
+  seconds: number,
+  /** Requests/s all connections together offer, each pausing a random time (mean connections/rate) between them. */
+  pacedRate?: number,
+): LoadResult {
   const dir = mkdtempSync(join(tmpdir(), 'yiqian-wrk-'))
   try {
     const bodyFile = join(dir, 'body.tsq')
@@ -61,6 +70,7 @@ function response(status, headers, body)
   local head = string.sub(body, 1, 12)
   if status ~= 200 or head:find("\\2\\1\\0", 1, true) == nil then bad = bad + 1 end
 end
+${pacedRate ? `function delay() return math.random() * ${(2 * 1000 * connections) / pacedRate} end` : ''}
 function done(summary, latency, requests)
   local failed = 0
   for _, t in ipairs(threads) do failed = failed + t:get("bad") end
@@ -188,15 +198,28 @@ export async function servedRows(
       await load(64, 1) // warm-up
       const rows: Row[] = []
       const db_ = dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'
-      for (const connections of [64, 500]) {
+      const loads: { connections: number; pacedRate?: number }[] = [{ connections: 64 }, { connections: 500 }]
+      // 500 users who each pause between requests (a random time, on average 500 / rate): offered together a
+      // little above the target rate (each waits for its answer before pausing, so it gets somewhat less), the
+      // latency they see is the service's own, not the queue that 500 connections sending back to back must build
+      // (there, mean latency = connections / throughput by Little's law).
+      if (useWrk) loads.push({ connections: 500, pacedRate: Math.round(options.targetRate * 1.15) })
+      for (const { connections, pacedRate } of loads) {
         const results: LoadResult[] = []
-        for (let run = 0; run < options.runs; run++) results.push(await load(connections, options.seconds))
+        for (let run = 0; run < options.runs; run++) {
+          results.push(
+            pacedRate
+              ? wrkPost(url, body, connections, options.seconds, pacedRate)
+              : await load(connections, options.seconds),
+          )
+        }
         const failures = results.reduce((n, r) => n + r.failures, 0)
         const requests = results.reduce((n, r) => n + r.requests, 0)
         rows.push({
           operation:
             `TSA POST /tsa SM2 token (SM3 imprint, nonce, certReq) to yiqian serve, ${workers} worker${workers > 1 ? 's' : ''}, ` +
-            `${connections} connections (${db_}) [${useWrk ? 'wrk' : 'Node.js client'}; ${failures} failed of ${requests}]`,
+            `${connections} connections${pacedRate ? ` pacing ${pacedRate}/s in all` : ''} (${db_}) ` +
+            `[${useWrk ? 'wrk' : 'Node.js client'}; ${failures} failed of ${requests}]`,
           opsPerSecond: median(results.map((r) => r.rate)),
           p50Ms: median(results.map((r) => r.p50Ms)),
           p99Ms: median(results.map((r) => r.p99Ms)),
@@ -214,11 +237,13 @@ export async function servedRows(
 /**
  * The timestamp authority over HTTP as a clinical system sees it: the real `yiqian serve` (SQLite with one worker,
  * PostgreSQL with one worker per core), its time from three SNTP servers on loopback, loaded at 64 and 500 keep-alive
- * connections. The reference is `openssl speed -multi 2 sm2`: one SM2 signature per token, on both cores.
+ * connections back to back (saturation), and 500 connections pacing themselves to offer the target rate together
+ * (the latency users see at that load). The reference is `openssl speed -multi 2 sm2`: one SM2 signature per token,
+ * on both cores.
  */
-export async function tsaRows(options: TsaBenchOptions): Promise<Row[]> {
+export async function tsaRows(options: Omit<TsaBenchOptions, 'targetRate'>): Promise<Row[]> {
   const sources = await Promise.all([0, 1, 2].map(() => startTestSntpServer({})))
-  const references: number[] = []
+  const references: number[] = [opensslSm2Speed(1, CORES).sign]
   const rows: Row[] = []
   try {
     for (const served of [
@@ -226,9 +251,9 @@ export async function tsaRows(options: TsaBenchOptions): Promise<Row[]> {
       { dialect: 'postgres', workers: CORES },
     ] as const) {
       if (!options.dialects.includes(served.dialect)) continue
-      references.push(opensslSm2Speed(1, CORES).sign)
       try {
-        rows.push(...(await servedRows(options, served, sources)))
+        const targetRate = TARGET_RATIO * median(references)
+        rows.push(...(await servedRows({ ...options, targetRate }, served, sources)))
       } catch (error) {
         process.stderr.write(`TSA on ${served.dialect} skipped: ${(error as Error).message}\n`)
       }
