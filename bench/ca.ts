@@ -246,7 +246,8 @@ export async function servedOcsp(
     const server = await startServer(env)
     try {
       const url = `${server.url}/pki/ocsp`
-      await postLoad(url, requests, 50, 0.5) // warm-up
+      // Warm-up: every worker must see enough requests for the JIT and its own caches (signer, CA list) first.
+      await postLoad(url, requests, 50, 1 + workers)
       const samples: Sample[] = []
       const pid = server.child.pid
       for (let run = 0; run < runs; run++) {

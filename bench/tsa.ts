@@ -195,7 +195,8 @@ export async function servedRows(
       const useWrk = hasWrk()
       const load = (connections: number, seconds: number) =>
         useWrk ? Promise.resolve(wrkPost(url, body, connections, seconds)) : nodePost(url, body, connections, seconds)
-      await load(64, 1) // warm-up
+      // Warm-up: every worker must see enough requests for the JIT and its own caches (signer, unit) first.
+      await load(64, 1 + workers)
       const rows: Row[] = []
       const db_ = dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'
       const loads: { connections: number; pacedRate?: number }[] = [{ connections: 64 }, { connections: 500 }]
