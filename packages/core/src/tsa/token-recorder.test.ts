@@ -17,13 +17,15 @@ const record = (i: number): TsaTokenRecord => ({
 /** A unit of work whose token inserts are recorded (and fail while `failing`). */
 function fakeUow() {
   const batches: string[][] = []
-  const state = { failing: false, delayMs: 5 }
+  const state = { failing: false, delayMs: 5, active: 0, maxActive: 0 }
   const uow: UnitOfWork = {
     run: async (fn) =>
       fn({
         tsa: {
           insertTokens: async (rows: readonly TsaTokenRecord[]) => {
+            state.maxActive = Math.max(state.maxActive, ++state.active)
             await new Promise((r) => setTimeout(r, state.delayMs))
+            state.active--
             if (state.failing) throw new Error('disk full')
             batches.push(rows.map((r) => r.serialHex))
           },
@@ -73,5 +75,22 @@ describe('token recorder (group commit)', () => {
     await recorder.flush()
     await pending
     expect(batches).toEqual([['09']])
+  })
+})
+
+describe('token recorder concurrency', () => {
+  it('starts the next batch while a slow one is being written, never more than maxConcurrent at once', async () => {
+    const { uow, batches, state } = fakeUow()
+    state.delayMs = 50
+    const recorder = createTokenRecorder(uow, { delayMs: 1, maxBatch: 5, maxConcurrent: 2 })
+    const ids = Array.from({ length: 20 }, (_, i) => i)
+    const first = ids.slice(0, 5).map((i) => recorder.record(record(i)))
+    await new Promise((r) => setTimeout(r, 10))
+    // The first batch is still being written: these start a second one beside it; the rest wait for a free slot.
+    const rest = ids.slice(5).map((i) => recorder.record(record(i)))
+    await Promise.all([...first, ...rest])
+    expect(state.maxActive).toBe(2)
+    expect(batches.flat().sort()).toEqual(ids.map((i) => record(i).serialHex).sort())
+    expect(batches.map((b) => b.length)).toEqual([5, 5, 5, 5])
   })
 })

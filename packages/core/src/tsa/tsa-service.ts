@@ -496,12 +496,17 @@ export function createTimeStampAuthority(deps: TimeStampAuthorityDeps): TimeStam
     return name.trim()
   }
 
-  async function chooseCa(caId: string | undefined): Promise<string> {
+  /**
+   * The CA named, else an active issuing CA of the unit's own algorithm (so an ECDSA unit's tokens verify in OpenSSL
+   * end to end), else any active issuing CA, else any active CA.
+   */
+  async function chooseCa(caId: string | undefined, algorithm: TsaAlgorithm): Promise<string> {
     const ca = deps.ca
     if (!ca) throw caUnavailable()
     if (caId !== undefined) return caId
     const active = (await ca.list()).filter((c) => c.status === 'active')
-    const chosen = active.find((c) => c.parentId !== undefined) ?? active[0]
+    const issuing = active.filter((c) => c.parentId !== undefined)
+    const chosen = issuing.find((c) => c.algorithm === algorithm) ?? issuing[0] ?? active[0]
     if (!chosen) {
       throw new DomainError('CA_NOT_FOUND', '尚无可用的 CA / no active certificate authority', { field: 'caId' })
     }
@@ -564,7 +569,7 @@ export function createTimeStampAuthority(deps: TimeStampAuthorityDeps): TimeStam
       })
     }
     if (!deps.keyStore || !deps.ca) throw caUnavailable()
-    const caId = await chooseCa(input.caId)
+    const caId = await chooseCa(input.caId, algorithm)
     const settings = await uow.run((tx) => tx.tsa.getSettings())
     if (input.policy !== undefined && !settings.policies.includes(input.policy)) {
       throw invalid('policy', '须为设置中已配置的策略', 'must be one of the configured policies')

@@ -103,6 +103,18 @@ for (const dialect of testDialects()) {
       })
       tsa = t.services.tsa as TimeStampAuthority
       dir = mkdtempSync(join(tmpdir(), 'yiqian-tsa-'))
+      // An SM2 hierarchy first, as `yiqian init` makes: a new ECDSA unit must still get its certificate from the
+      // ECDSA issuing CA, or OpenSSL could not verify its tokens.
+      await caOf(t).createHierarchy(
+        {
+          algorithm: 'sm2',
+          names: {
+            root: { C: 'CN', O: 'Yiqian Test Hospital', CN: 'Yiqian SM2 Root' },
+            issuing: { C: 'CN', O: 'Yiqian Test Hospital', CN: 'Yiqian SM2 Issuing CA' },
+          },
+        },
+        actor,
+      )
       ;({ root, issuing } = await caOf(t).createHierarchy(
         {
           algorithm: 'ecdsa-p256',
@@ -153,7 +165,13 @@ for (const dialect of testDialects()) {
       const ec = await api('POST', '/api/v1/tsa/units', { name: 'ECDSA TSA', algorithm: 'ecdsa-p256' })
       expect(ec.statusCode, ec.body).toBe(201)
       expect(ec.json()).toMatchObject({ algorithm: 'ecdsa-p256', isDefault: true, caId: issuing.id })
-      const rsa = await api('POST', '/api/v1/tsa/units', { name: 'RSA TSA', algorithm: 'rsa-3072', policy: second })
+      // No RSA hierarchy here: the unit names the ECDSA issuing CA (an RSA key under an ECDSA CA, as OpenSSL accepts).
+      const rsa = await api('POST', '/api/v1/tsa/units', {
+        name: 'RSA TSA',
+        algorithm: 'rsa-3072',
+        policy: second,
+        caId: issuing.id,
+      })
       expect(rsa.statusCode, rsa.body).toBe(201)
       expect(rsa.json()).toMatchObject({ algorithm: 'rsa-3072', isDefault: false, policy: second })
       const units = (await api('GET', '/api/v1/tsa/units')).json()
