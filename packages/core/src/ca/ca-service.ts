@@ -388,12 +388,9 @@ export function createCaService(deps: CaServiceDeps): CaService {
       crlNumber: number,
       revoked,
     })
-    const saved = await tx.certificateAuthorities.saveCrl(ca.id, { der, number, nextUpdate }, current.crlNumber)
-    if (!saved) {
-      throw new DomainError('VERSION_CONFLICT', `CA ${ca.id} 的 CRL 已被更新 / the CRL of ${ca.id} changed meanwhile`, {
-        id: ca.id,
-      })
-    }
+    // The audit head's lock first, the CA row's second — the order every other writer of a CA row takes (issuing an
+    // OCSP responder certificate appends audit, then saves the responder). The opposite order deadlocked two
+    // instances running crl-refresh and ocsp-responder-renewal at once on PostgreSQL. A failed save rolls it back.
     await tx.audit.append({
       ...actor,
       type: 'ca.crl-published',
@@ -401,6 +398,12 @@ export function createCaService(deps: CaServiceDeps): CaService {
       data: { crlNumber: number, entries: revoked.length, nextUpdate: nextUpdate.toISOString() },
       outcome: 'success',
     })
+    const saved = await tx.certificateAuthorities.saveCrl(ca.id, { der, number, nextUpdate }, current.crlNumber)
+    if (!saved) {
+      throw new DomainError('VERSION_CONFLICT', `CA ${ca.id} 的 CRL 已被更新 / the CRL of ${ca.id} changed meanwhile`, {
+        id: ca.id,
+      })
+    }
     return der
   }
 
