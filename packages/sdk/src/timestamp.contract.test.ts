@@ -1,12 +1,6 @@
-import {
-  type ActorContext,
-  createTimeStampAuthority,
-  type TimeStampAuthority,
-  type TrustedInstant,
-  type TrustedTime,
-} from '@yiqian/core'
+import type { ActorContext, TimeStampAuthority } from '@yiqian/core'
 import { digest, readTimeStampToken, verifyTimeStampToken } from '@yiqian/pki'
-import { caOf, createTestApp, registerClientSystem, type TestApp } from '@yiqian/server/testing'
+import { caOf, createTestApp, registerClientSystem, type TestApp, testTrustedTime } from '@yiqian/server/testing'
 import { testDialects } from '@yiqian/storage/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, TimestampError, type YiqianClient } from './index.js'
@@ -16,21 +10,6 @@ import { createClient, TimestampError, type YiqianClient } from './index.js'
 const actor: ActorContext = { actor: 'user:sdk-test', actorRole: 'sysadmin', source: '127.0.0.1', requestId: 'r' }
 const report = new TextEncoder().encode('出院小结 discharge summary: 住院 5 天\n')
 
-function wallClockTime(): TrustedTime {
-  return {
-    read: (): TrustedInstant => ({ ok: true, time: new Date(), accuracyMs: 20 }),
-    status: () => ({
-      state: 'synchronised',
-      offsetMs: 0,
-      jitterMs: 1,
-      errorMs: 20,
-      toleranceMs: 100,
-      holdoverMs: 3_600_000,
-      sources: [],
-    }),
-  }
-}
-
 for (const dialect of testDialects()) {
   describe(`${dialect}: sdk timestamp() and verifyTimestamp() against the real server`, () => {
     let t: TestApp
@@ -39,20 +18,7 @@ for (const dialect of testDialects()) {
     let issuingDer: Uint8Array
 
     beforeAll(async () => {
-      t = await createTestApp({
-        dialect,
-        ca: true,
-        services: (base) => ({
-          ...base,
-          tsa: createTimeStampAuthority({
-            uow: base.uow,
-            clock: base.clock,
-            keyStore: base.keyStore,
-            ca: base.ca,
-            trustedTime: wallClockTime(),
-          }),
-        }),
-      })
+      t = await createTestApp({ dialect, ca: true, trustedTime: testTrustedTime() })
       tsa = t.services.tsa as TimeStampAuthority
       const { issuing } = await caOf(t).createHierarchy(
         {

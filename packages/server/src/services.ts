@@ -44,8 +44,8 @@ export function createAppServices({
   pkcs11?: Pkcs11Config | undefined
   /** The time the TSA stamps; without it the TSA fails closed (every request gets timeNotAvailable). */
   trustedTime?: TrustedTime | undefined
-  /** TSA hooks: the synchroniser's ports (onSourcesChanged, onSettingsChanged), error logging. */
-  tsa?: Pick<TimeStampAuthorityDeps, 'onSourcesChanged' | 'onSettingsChanged' | 'onError'> | undefined
+  /** TSA hooks: the synchroniser's ports (onSourcesChanged, onSettingsChanged), error logging, snapshot lifetime. */
+  tsa?: Pick<TimeStampAuthorityDeps, 'onSourcesChanged' | 'onSettingsChanged' | 'onError' | 'snapshotTtlMs'> | undefined
 }): AppServices {
   const uow = createUnitOfWork(db, clock)
   const clientSystems = createClientSystemAuthenticator(

@@ -12,6 +12,11 @@ import {
   requestSignature,
   type StaffMember,
   systemClock,
+  type TimeStampAuthorityDeps,
+  type TimeSyncProblem,
+  type TimeSyncStatus,
+  type TrustedInstant,
+  type TrustedTime,
   totpCode,
 } from '@yiqian/core'
 import { bytesToHex, createSigner, generateSm2KeyPair, sm2PrivateKeyToPem, sm3 } from '@yiqian/gm'
@@ -43,6 +48,9 @@ export async function createTestApp(
     services?: (base: AppServices) => AppServices
     /** With a key store under a random KEK, the CA service and the RA's issuer (no hierarchy yet). */
     ca?: boolean
+    /** The TSA's time (see testTrustedTime); without it the TSA answers timeNotAvailable, as in production. */
+    trustedTime?: TrustedTime
+    tsa?: Pick<TimeStampAuthorityDeps, 'onSourcesChanged' | 'onSettingsChanged' | 'snapshotTtlMs'>
   } = {},
 ): Promise<TestApp> {
   const testDb: TestDatabase = await createTestDatabase(options.dialect ?? 'sqlite')
@@ -54,6 +62,8 @@ export async function createTestApp(
     clock,
     secretBox: createSecretBox(randomBytes(32)),
     ...(options.ca && { kek: randomBytes(32), publicBaseUrl: 'http://127.0.0.1' }),
+    trustedTime: options.trustedTime,
+    tsa: options.tsa,
   })
   const services = options.services ? options.services(base) : base
   const app = await buildApp({
@@ -79,6 +89,34 @@ export async function createTestApp(
       await testDb.drop()
     },
   }
+}
+
+/**
+ * A TrustedTime for tests: the wall clock (or `now`, when set) with a fixed error bound; with `refuse` set it fails
+ * closed with `problem`, as the SNTP synchroniser does when the sources disagree.
+ */
+export function testTrustedTime(
+  options: { now?: Date; accuracyMs?: number; problem?: TimeSyncProblem } = {},
+): TrustedTime & { refuse: boolean; now: Date | undefined } {
+  const accuracyMs = options.accuracyMs ?? 20
+  const problem = options.problem ?? 'no-majority'
+  const time = {
+    refuse: false,
+    now: options.now,
+    read: (): TrustedInstant =>
+      time.refuse ? { ok: false, problem } : { ok: true, time: time.now ?? new Date(), accuracyMs },
+    status: (): TimeSyncStatus => ({
+      state: time.refuse ? 'unsynchronised' : 'synchronised',
+      ...(time.refuse && { problem }),
+      offsetMs: 0,
+      jitterMs: 0,
+      errorMs: accuracyMs,
+      toleranceMs: 100,
+      holdoverMs: 3_600_000,
+      sources: [],
+    }),
+  }
+  return time
 }
 
 /** The CA service of an app made with `createTestApp({ ca: true })`. */

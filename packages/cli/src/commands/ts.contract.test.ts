@@ -1,15 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  type ActorContext,
-  createTimeStampAuthority,
-  type TimeStampAuthority,
-  type TrustedInstant,
-  type TrustedTime,
-} from '@yiqian/core'
+import type { ActorContext, TimeStampAuthority } from '@yiqian/core'
 import { certificateToPem, parseTimeStampResp } from '@yiqian/pki'
-import { caOf, createTestApp, type TestApp } from '@yiqian/server/testing'
+import { caOf, createTestApp, type TestApp, testTrustedTime } from '@yiqian/server/testing'
 import { testDialects } from '@yiqian/storage/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { run } from '../cli.js'
@@ -18,19 +12,6 @@ import { run } from '../cli.js'
 // our own CAs, then `yiqian ts verify` of what it saved, trusting the issuing CA. Only the trusted time is a
 // stand-in (the wall clock).
 const actor: ActorContext = { actor: 'user:cli-test', actorRole: 'sysadmin', source: '127.0.0.1', requestId: 'r' }
-
-const wallClock: TrustedTime = {
-  read: (): TrustedInstant => ({ ok: true, time: new Date(), accuracyMs: 10 }),
-  status: () => ({
-    state: 'synchronised',
-    offsetMs: 0,
-    jitterMs: 1,
-    errorMs: 10,
-    toleranceMs: 100,
-    holdoverMs: 3_600_000,
-    sources: [],
-  }),
-}
 
 let stdout = ''
 afterEach(() => vi.restoreAllMocks())
@@ -57,20 +38,7 @@ for (const dialect of testDialects()) {
     const at = (name: string) => join(dir, name)
 
     beforeAll(async () => {
-      t = await createTestApp({
-        dialect,
-        ca: true,
-        services: (base) => ({
-          ...base,
-          tsa: createTimeStampAuthority({
-            uow: base.uow,
-            clock: base.clock,
-            keyStore: base.keyStore,
-            ca: base.ca,
-            trustedTime: wallClock,
-          }),
-        }),
-      })
+      t = await createTestApp({ dialect, ca: true, trustedTime: testTrustedTime({ accuracyMs: 10 }) })
       tsa = t.services.tsa as TimeStampAuthority
       for (const algorithm of ['sm2', 'ecdsa-p256'] as const) {
         const { root, issuing } = await caOf(t).createHierarchy(

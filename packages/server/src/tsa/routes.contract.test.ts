@@ -10,10 +10,7 @@ import { join } from 'node:path'
 import {
   type ActorContext,
   type CertificateAuthority,
-  createTimeStampAuthority,
   type TimeStampAuthority,
-  type TrustedInstant,
-  type TrustedTime,
   type TsaTimeSource,
   verifyAuditChain,
 } from '@yiqian/core'
@@ -26,32 +23,18 @@ import {
 } from '@yiqian/pki'
 import { testDialects } from '@yiqian/storage/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { caOf, createTestApp, registerClientSystem, type SignedIn, signInAs, type TestApp } from '../testing.js'
+import {
+  caOf,
+  createTestApp,
+  registerClientSystem,
+  type SignedIn,
+  signInAs,
+  type TestApp,
+  testTrustedTime,
+} from '../testing.js'
 
 const actor: ActorContext = { actor: 'user:tsa-test', actorRole: 'sysadmin', source: '10.0.0.9', requestId: 'req-tsa' }
 const QUERY = { 'content-type': 'application/timestamp-query' }
-
-/** A TrustedTime for tests: the wall clock with a fixed error bound, or a refusal. */
-function fakeTrustedTime(): TrustedTime & { refuse: boolean } {
-  const fake = {
-    refuse: false,
-    read(): TrustedInstant {
-      return fake.refuse ? { ok: false, problem: 'no-majority' } : { ok: true, time: new Date(), accuracyMs: 20 }
-    },
-    status() {
-      return {
-        state: fake.refuse ? ('unsynchronised' as const) : ('synchronised' as const),
-        offsetMs: 0,
-        jitterMs: 1,
-        errorMs: 20,
-        toleranceMs: 100,
-        holdoverMs: 3_600_000,
-        sources: [],
-      }
-    },
-  }
-  return fake
-}
 
 for (const dialect of testDialects()) {
   describe(`${dialect}: TSA over HTTP, checked by OpenSSL`, () => {
@@ -61,7 +44,7 @@ for (const dialect of testDialects()) {
     let root: CertificateAuthority
     let issuing: CertificateAuthority
     let dir: string
-    const time = fakeTrustedTime()
+    const time = testTrustedTime()
     const pushed: TsaTimeSource[][] = []
     const data = new TextEncoder().encode('出院小结 discharge summary 2026-11-28\n')
 
@@ -88,18 +71,8 @@ for (const dialect of testDialects()) {
       t = await createTestApp({
         dialect,
         ca: true,
-        services: (base) => ({
-          ...base,
-          tsa: createTimeStampAuthority({
-            uow: base.uow,
-            clock: base.clock,
-            keyStore: base.keyStore,
-            ca: base.ca,
-            trustedTime: time,
-            onSourcesChanged: (list) => pushed.push([...list]),
-            snapshotTtlMs: 0,
-          }),
-        }),
+        trustedTime: time,
+        tsa: { onSourcesChanged: (list) => pushed.push([...list]), snapshotTtlMs: 0 },
       })
       tsa = t.services.tsa as TimeStampAuthority
       dir = mkdtempSync(join(tmpdir(), 'yiqian-tsa-'))

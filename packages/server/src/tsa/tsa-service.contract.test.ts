@@ -8,8 +8,6 @@ import {
   type CertificateAuthority,
   createTimeStampAuthority,
   type TimeStampAuthority,
-  type TrustedInstant,
-  type TrustedTime,
   type UnitOfWork,
 } from '@yiqian/core'
 import { bytesToHex, sm2PublicKeyFromSpki } from '@yiqian/gm'
@@ -28,35 +26,12 @@ import {
 import { testDialects } from '@yiqian/storage/testing'
 import { sm2 as smCrypto } from 'sm-crypto-v2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { caOf, createTestApp, type TestApp } from '../testing.js'
+import { caOf, createTestApp, type TestApp, testTrustedTime } from '../testing.js'
 
 const actor: ActorContext = { actor: 'user:tsa-admin', actorRole: 'sysadmin', source: '10.0.0.5', requestId: 'req-1' }
 const requester = { ip: '10.1.2.3' }
 const SECOND_POLICY = '1.2.156.112562.7.9'
 const data = new TextEncoder().encode('检验报告 lab report\n')
-
-/** A TrustedTime for tests: a settable instant with a 20 ms error bound, or a refusal. */
-function fakeTrustedTime(): TrustedTime & { refuse: boolean; now: Date } {
-  const fake = {
-    refuse: false,
-    now: new Date('2026-11-28T08:00:00.400Z'),
-    read(): TrustedInstant {
-      return fake.refuse
-        ? { ok: false, problem: 'offset-exceeds-tolerance' }
-        : { ok: true, time: fake.now, accuracyMs: 20 }
-    },
-    status: () => ({
-      state: 'synchronised' as const,
-      offsetMs: 0,
-      jitterMs: 0,
-      errorMs: 20,
-      toleranceMs: 100,
-      holdoverMs: 0,
-      sources: [],
-    }),
-  }
-  return fake
-}
 
 /** `der` (a SEQUENCE with a short-form length) with `extra` appended inside it. */
 function appendInside(der: Uint8Array, extra: Uint8Array): Uint8Array {
@@ -74,7 +49,7 @@ for (const dialect of testDialects()) {
     let tsa: TimeStampAuthority
     let issuing: CertificateAuthority
     let transactions = 0
-    const time = fakeTrustedTime()
+    const time = testTrustedTime({ now: new Date('2026-11-28T08:00:00.400Z'), problem: 'offset-exceeds-tolerance' })
 
     beforeAll(async () => {
       t = await createTestApp({
