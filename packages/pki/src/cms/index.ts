@@ -6,7 +6,11 @@ export {
   CMS_OID,
   type CmsCheck,
   type CmsCheckName,
+  type CmsSignInput,
   type CmsVerification,
+  type CmsWriter,
+  type CmsWriterOptions,
+  createCmsWriter,
   type ParsedCms,
   parseCms,
   type SignCmsOptions,
@@ -15,9 +19,3 @@ export {
   type VerifyCmsOptions,
   verifyCms,
 } from './signed-data.js'
-export {
-  type CmsSignInput,
-  type CmsWriter,
-  type CmsWriterOptions,
-  createCmsWriter,
-} from './signed-data-writer.js'

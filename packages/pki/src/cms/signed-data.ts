@@ -1,19 +1,11 @@
 import {
-  Attribute,
-  CertificateChoices,
-  CertificateSet,
   CMSVersion,
   ContentInfo,
-  DigestAlgorithmIdentifiers,
-  EncapsulatedContent,
-  EncapsulatedContentInfo,
   IssuerAndSerialNumber,
   id_data,
   id_signedData,
   SignedData,
-  SignerIdentifier,
-  SignerInfo,
-  SignerInfos,
+  type SignerInfo,
 } from '@peculiar/asn1-cms'
 import { OctetString } from '@peculiar/asn1-schema'
 import {
@@ -26,9 +18,19 @@ import {
   Time,
 } from '@peculiar/asn1-x509'
 import { equalBytes, type SignatureAlgorithm, type Signer } from '@yiqian/gm'
-import { OID, signatureAlgorithmOf, signStructure, verifyStructure } from '../algorithms.js'
+import { OID, signatureAlgorithmOf, verifyStructure } from '../algorithms.js'
 import { decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
+import { signatureAlgorithmDer } from '../x509/certificate.js'
+import {
+  derGeneralizedTime,
+  derOctetString,
+  derOid,
+  derSmallInteger,
+  derTime,
+  sequence,
+  tlv,
+} from '../x509/der-build.js'
 import {
   compareDer,
   DIGEST_OID,
@@ -87,25 +89,6 @@ export function decodeCertificate(der: Uint8Array, what = 'certificate'): Certif
   return decodeDer(der, Certificate, what)
 }
 
-function attribute(type: string, value: object): Attribute {
-  return new Attribute({ attrType: type, attrValues: [encodeDer(value).slice().buffer] })
-}
-
-function sortedByDer(attributes: Attribute[]): Attribute[] {
-  return attributes
-    .map((a) => ({ a, der: encodeDer(a) }))
-    .sort((x, y) => compareDer(x.der, y.der))
-    .map((x) => x.a)
-}
-
-/** RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise; whole seconds. */
-function signingTimeValue(date: Date): Time {
-  const t = new Date(date.getTime())
-  t.setUTCMilliseconds(0)
-  const year = t.getUTCFullYear()
-  return year >= 1950 && year <= 2049 ? new Time({ utcTime: t }) : new Time({ generalTime: t })
-}
-
 /** ESSCertIDv2 for `certificate`: its hash and issuerSerial (RFC 5035 §5.4.1.1). */
 export function essCertIdV2(certificateDer: Uint8Array, hash: DigestName): SigningCertificateV2 {
   const certificate = decodeCertificate(certificateDer)
@@ -124,6 +107,119 @@ export function essCertIdV2(certificateDer: Uint8Array, hash: DigestName): Signi
   })
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Signing
+
+const OID_CONTENT_TYPE = derOid('1.2.840.113549.1.9.3')
+const OID_MESSAGE_DIGEST = derOid('1.2.840.113549.1.9.4')
+const OID_SIGNING_TIME = derOid('1.2.840.113549.1.9.5')
+const OID_SIGNING_CERTIFICATE_V2 = derOid('1.2.840.113549.1.9.16.2.47')
+const OID_SIGNED_DATA = derOid('1.2.840.113549.1.7.2')
+const GM_DATA = '1.2.156.10197.6.1.4.2.1'
+const OID_GM_SIGNED_DATA = derOid('1.2.156.10197.6.1.4.2.2')
+
+export interface CmsWriterOptions {
+  readonly signer: Signer
+  /** The signer's certificate, DER. */
+  readonly certificate: Uint8Array
+  /** Further certificates for the certificate set (issuing CA, …), DER. */
+  readonly chain?: readonly Uint8Array[]
+  /** eContentType; id-data by default (GM/T 0010 data with `gmt0010`). */
+  readonly contentType?: string
+  /** GM/T 0010 object identifiers: ContentInfo signedData 1.2.156.10197.6.1.4.2.2, data …2.1. */
+  readonly gmt0010?: boolean
+  /** Adds signing-certificate-v2 (RFC 5035) over the signer's certificate, as RFC 5816 asks of TSA tokens. */
+  readonly signingCertificateV2?: boolean
+}
+
+export interface CmsSignInput {
+  /** What the signature covers: its digest goes into messageDigest. */
+  readonly content: Uint8Array
+  /** Encapsulate `content` (a TimeStampToken's TSTInfo), or leave it out (a detached signature). */
+  readonly encapsulate: boolean
+  readonly signingTime: Date
+  /** Put the certificate set into the SignedData (a TSA honours the request's certReq). */
+  readonly includeCertificates: boolean
+}
+
+/** A signer prepared once; each `sign` writes one ContentInfo(SignedData) as DER. */
+export interface CmsWriter {
+  readonly digestName: DigestName
+  sign(input: CmsSignInput): Promise<Uint8Array>
+}
+
+/** RFC 5652 §11.3 signingTime: UTCTime for 1950–2049, GeneralizedTime otherwise; whole seconds. */
+function signingTimeDer(date: Date): Uint8Array {
+  return date.getUTCFullYear() < 1950 ? derGeneralizedTime(date) : derTime(date)
+}
+
+const attribute = (type: Uint8Array, value: Uint8Array) => sequence(type, tlv(0x31, value))
+
+/**
+ * CMS SignedData (RFC 5652) written directly as DER: everything that does not change per signature — the signer
+ * identifier, algorithm identifiers, the certificate set, the contentType and signing-certificate-v2 attributes — is
+ * encoded once here; a signature then costs a content digest, one signature over the signed attributes and a few
+ * concatenations. The bytes are those the schema encoder writes for the same structure (signed-data-writer.test.ts
+ * compares them), with DER's SET OF ordering of the attributes and certificates.
+ */
+export function createCmsWriter(options: CmsWriterOptions): CmsWriter {
+  const { signer } = options
+  const digestName = digestForSignature(signer.algorithm)
+  const contentType = options.contentType ?? (options.gmt0010 ? GM_DATA : id_data)
+  const certificate = decodeCertificate(options.certificate, 'signer certificate')
+  const sid = encodeDer(
+    new IssuerAndSerialNumber({
+      issuer: certificate.tbsCertificate.issuer,
+      serialNumber: certificate.tbsCertificate.serialNumber,
+    }),
+  )
+  const digestAlgorithm = encodeDer(digestAlgorithmIdentifier(digestName))
+  const signatureAlgorithm = signatureAlgorithmDer(signer.algorithm)
+  const certificates = tlv(0xa0, ...[options.certificate, ...(options.chain ?? [])].sort(compareDer))
+  const eContentType = derOid(contentType)
+  const staticAttributes = [
+    attribute(OID_CONTENT_TYPE, eContentType),
+    ...(options.signingCertificateV2
+      ? [attribute(OID_SIGNING_CERTIFICATE_V2, encodeDer(essCertIdV2(options.certificate, digestName)))]
+      : []),
+  ]
+  // RFC 5652 §5.1: version 3 when the encapsulated content is not id-data, else 1 (GM/T 0010 data keeps 1, as that
+  // standard specifies); SignerInfo v1 (issuerAndSerialNumber).
+  const version = derSmallInteger(contentType === id_data || contentType === GM_DATA ? 1 : 3)
+  const signerInfoVersion = derSmallInteger(1)
+  const digestAlgorithms = tlv(0x31, digestAlgorithm)
+  const signedDataOid = options.gmt0010 ? OID_GM_SIGNED_DATA : OID_SIGNED_DATA
+
+  return {
+    digestName,
+    async sign({ content, encapsulate, signingTime, includeCertificates }) {
+      const attributes = [
+        ...staticAttributes,
+        attribute(OID_MESSAGE_DIGEST, derOctetString(digest(digestName, content))),
+        attribute(OID_SIGNING_TIME, signingTimeDer(signingTime)),
+      ].sort(compareDer)
+      // The signature covers the attributes as a SET (tag 31); the SignerInfo carries them as [0] IMPLICIT.
+      const signature = await signer.sign(tlv(0x31, ...attributes))
+      const signerInfo = sequence(
+        signerInfoVersion,
+        sid,
+        digestAlgorithm,
+        tlv(0xa0, ...attributes),
+        signatureAlgorithm,
+        derOctetString(signature),
+      )
+      const signedData = sequence(
+        version,
+        digestAlgorithms,
+        sequence(eContentType, ...(encapsulate ? [tlv(0xa0, derOctetString(content))] : [])),
+        ...(includeCertificates ? [certificates] : []),
+        tlv(0x31, signerInfo),
+      )
+      return sequence(signedDataOid, tlv(0xa0, signedData))
+    },
+  }
+}
+
 /** Builds a ContentInfo carrying a SignedData with one SignerInfo (v1, IssuerAndSerialNumber). */
 export async function signCms(options: SignCmsOptions): Promise<Uint8Array> {
   const { content, detached, signer } = options
@@ -136,52 +232,18 @@ export async function signCms(options: SignCmsOptions): Promise<Uint8Array> {
   if (!equalBytes(encodeDer(certificate.tbsCertificate.subjectPublicKeyInfo), signer.publicKey())) {
     throw new PkiError('INVALID_ARGUMENT', "the certificate does not hold the signer's public key")
   }
-  const hash = digestForSignature(signer.algorithm)
   const eContentType = options.contentType ?? (options.gmt0010 ? CMS_OID.gmData : CMS_OID.data)
   const signingTime = options.signingTime ?? new Date()
   if (Number.isNaN(signingTime.getTime())) throw new PkiError('INVALID_ARGUMENT', 'signingTime is not a valid date')
 
-  const signedAttrs = sortedByDer([
-    attribute(CMS_OID.contentType, new ObjectIdentifierValue(eContentType)),
-    attribute(CMS_OID.messageDigest, new OctetString(digest(hash, content))),
-    attribute(CMS_OID.signingTime, signingTimeValue(signingTime)),
-    attribute(CMS_OID.signingCertificateV2, essCertIdV2(options.certificate, hash)),
-  ])
-  const { algorithm, signature } = await signStructure(signer, encodeDer(new AttributeSet(signedAttrs)))
-
-  const signerInfo = new SignerInfo({
-    version: CMSVersion.v1,
-    sid: new SignerIdentifier({
-      issuerAndSerialNumber: new IssuerAndSerialNumber({
-        issuer: certificate.tbsCertificate.issuer,
-        serialNumber: certificate.tbsCertificate.serialNumber,
-      }),
-    }),
-    digestAlgorithm: digestAlgorithmIdentifier(hash),
-    signedAttrs,
-    signatureAlgorithm: algorithm,
-    signature: new OctetString(signature),
-  })
-  const certificates = [certificate, ...chain].map((c) => ({ c, der: encodeDer(c) }))
-  // CertificateSet is a SET OF: DER order.
-  certificates.sort((x, y) => compareDer(x.der, y.der))
-  const signedData = new SignedData({
-    // RFC 5652 §5.1: v3 when eContentType is not id-data (GM/T 0010 data keeps v1 as that standard specifies).
-    version: eContentType === CMS_OID.data || eContentType === CMS_OID.gmData ? CMSVersion.v1 : CMSVersion.v3,
-    digestAlgorithms: new DigestAlgorithmIdentifiers([digestAlgorithmIdentifier(hash)]),
-    encapContentInfo: new EncapsulatedContentInfo({
-      eContentType,
-      eContent: detached ? undefined : new EncapsulatedContent({ single: new OctetString(content) }),
-    }),
-    certificates: new CertificateSet(certificates.map(({ c }) => new CertificateChoices({ certificate: c }))),
-    signerInfos: new SignerInfos([signerInfo]),
-  })
-  return encodeDer(
-    new ContentInfo({
-      contentType: options.gmt0010 ? CMS_OID.gmSignedData : CMS_OID.signedData,
-      content: encodeDer(signedData).slice().buffer,
-    }),
-  )
+  return createCmsWriter({
+    signer,
+    certificate: options.certificate,
+    chain: chain.map((c) => encodeDer(c)),
+    contentType: eContentType,
+    gmt0010: options.gmt0010,
+    signingCertificateV2: true,
+  }).sign({ content, encapsulate: !detached, signingTime, includeCertificates: true })
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ export {
   buildTimeStampResp,
   buildTstInfo,
   createTimeStampSigner,
-  encodeTstInfoDirect,
   FAILURE_INFO_BITS,
   type FailureInfo,
   type ParsedTimeStampRequest,

@@ -1,7 +1,6 @@
 import { CertificateChoices, CertificateSet, ContentInfo, id_signedData } from '@peculiar/asn1-cms'
 import { OctetString } from '@peculiar/asn1-schema'
 import {
-  Accuracy,
   id_ct_tstInfo,
   MessageImprint,
   PKIFailureInfo,
@@ -15,8 +14,14 @@ import {
 import { AlgorithmIdentifier, ExtendedKeyUsage, id_ce_extKeyUsage } from '@peculiar/asn1-x509'
 import { equalBytes, type Signer } from '@yiqian/gm'
 import { digest } from '../cms/digest.js'
-import { type CheckStatus, type CmsCheck, decodeCertificate, parseCms, verifyCms } from '../cms/signed-data.js'
-import { createCmsWriter } from '../cms/signed-data-writer.js'
+import {
+  type CheckStatus,
+  type CmsCheck,
+  createCmsWriter,
+  decodeCertificate,
+  parseCms,
+  verifyCms,
+} from '../cms/signed-data.js'
 import { checkDerShape, type DerLimits, decodeDer, encodeDer } from '../der.js'
 import { isPkiError, PkiError } from '../errors.js'
 import {
@@ -307,32 +312,6 @@ export interface ParsedTstInfo {
   readonly accuracyMs?: number
 }
 
-export function buildTstInfo(fields: TstInfoFields): Uint8Array {
-  const genTime = new Date((fields.genTime ?? new Date()).getTime())
-  if (Number.isNaN(genTime.getTime())) throw new PkiError('INVALID_ARGUMENT', 'genTime is not a valid date')
-  genTime.setUTCMilliseconds(0)
-  const accuracy = fields.accuracy
-  if (accuracy) {
-    for (const part of [accuracy.millis, accuracy.micros]) {
-      if (part !== undefined && (!Number.isInteger(part) || part < 1 || part > 999)) {
-        throw new PkiError('INVALID_ARGUMENT', 'accuracy millis/micros must be 1..999')
-      }
-    }
-  }
-  return encodeDer(
-    new TSTInfo({
-      version: 1,
-      policy: fields.policy,
-      messageImprint: messageImprint(fields.hashAlgorithm, fields.imprint),
-      serialNumber: positiveIntegerContents(fields.serialNumber, 'serialNumber'),
-      genTime,
-      accuracy: accuracy ? new Accuracy({ ...accuracy, seconds: accuracy.seconds ?? 0 }) : undefined,
-      ordering: fields.ordering ?? false,
-      nonce: fields.nonce === undefined ? undefined : positiveIntegerContents(fields.nonce, 'nonce'),
-    }),
-  )
-}
-
 export function parseTstInfo(der: Uint8Array): ParsedTstInfo {
   const info = decodeDer(der, TSTInfo, 'TSTInfo')
   if (info.version !== 1) throw new PkiError('MALFORMED_DER', `TSTInfo version ${info.version} is not v1`)
@@ -385,7 +364,7 @@ export interface TimeStampSigner {
 // ---------------------------------------------------------------------------------------------------------------
 // Direct DER for the hot path: a TSA builds the same few structures thousands of times a second, and the generic
 // schema encoder costs far more than the signature. The TSTInfo is written with the DER writers of x509/der-build,
-// the token by the CMS writer (cms/signed-data-writer), which encodes everything constant once per unit; tests
+// the token by the CMS writer (cms/signed-data createCmsWriter), which encodes everything constant once per unit; tests
 // compare both with the schema encoder byte for byte.
 
 const VERSION_1 = derSmallInteger(1)
@@ -401,8 +380,11 @@ function implicitSmallInteger(tag: number, value: number): Uint8Array {
   return tlv(tag, derSmallInteger(value).subarray(2))
 }
 
-/** TSTInfo DER, the same bytes buildTstInfo gives for the same fields, and the same refusals. */
-function encodeTstInfo(fields: TstInfoFields): Uint8Array {
+/**
+ * TSTInfo DER (RFC 3161 §2.4.2), written directly: the schema encoder it replaced is kept in
+ * time-stamp-signer.test.ts as the oracle, byte for byte.
+ */
+export function buildTstInfo(fields: TstInfoFields): Uint8Array {
   const genTime = fields.genTime ?? new Date()
   if (!(genTime instanceof Date) || Number.isNaN(genTime.getTime())) {
     throw new PkiError('INVALID_ARGUMENT', 'genTime is not a valid date')
@@ -481,14 +463,11 @@ export function createTimeStampSigner(options: Omit<SignTimeStampTokenOptions, '
     async issue(fields, includeCertificates) {
       const genTime = new Date((fields.genTime ?? new Date()).getTime())
       genTime.setUTCMilliseconds(0)
-      const tstInfo = encodeTstInfo({ ...fields, genTime })
+      const tstInfo = buildTstInfo({ ...fields, genTime })
       return { token: await signTstInfo(tstInfo, genTime, includeCertificates), tstInfo }
     },
   }
 }
-
-/** The TSTInfo as the direct encoder writes it (exported for the tests that compare it with buildTstInfo). */
-export const encodeTstInfoDirect = encodeTstInfo
 
 // ---------------------------------------------------------------------------------------------------------------
 // TimeStampResp
