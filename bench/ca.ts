@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import type { ActorContext, CaService, CertificateAuthority, IssueCertificateInput } from '@yiqian/core'
 import { systemClock } from '@yiqian/core'
@@ -10,6 +9,7 @@ import { caOf, createTestApp, type TestApp } from '@yiqian/server/testing'
 import { type DialectName, openStorage, repositoriesOf } from '@yiqian/storage'
 import { createTestDatabase } from '@yiqian/storage/testing'
 import { finish, startServer, yiqian } from '../test/e2e/harness.js'
+import { postLoad as httpPostLoad } from './http.js'
 import { opensslSm2Speed } from './openssl.js'
 import { median, type Row } from './table.js'
 
@@ -131,54 +131,24 @@ async function batched(
   return { rate: keys.length / ((performance.now() - start) / 1000), latencies, cpuMs: cpu(keys.length) }
 }
 
-/** Keep-alive POSTs of `bodies` (round robin) from `connections` clients for about `seconds`. */
+/** OCSP requests POSTed by `connections` keep-alive clients for about `seconds`; every answer must be "successful". */
 async function postLoad(
   url: string,
   bodies: readonly Uint8Array[],
   connections: number,
   seconds: number,
 ): Promise<Sample> {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections })
-  const latencies: number[] = []
-  let n = 0
-  const end = performance.now() + seconds * 1000
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const body = bodies[n++ % bodies.length]!
-      const t = performance.now()
-      const req = request(
-        url,
-        {
-          agent,
-          method: 'POST',
-          headers: { 'content-type': 'application/ocsp-request', 'content-length': body.length },
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => {
-            if (res.statusCode !== 200) return reject(new Error(`${url}: ${res.statusCode}`))
-            // A 200 with an OCSP error status would flatter the figure: every answer must be "successful".
-            const answer = Buffer.concat(chunks)
-            if (answer.length < 16) return reject(new Error(`${url}: OCSP error response ${answer.toString('hex')}`))
-            latencies.push(performance.now() - t)
-            resolve()
-          })
-        },
-      )
-      req.on('error', reject)
-      req.end(body)
-    })
-  const worker = async () => {
-    while (performance.now() < end) await one()
-  }
-  const start = performance.now()
   const cpu = cpuClock()
-  await Promise.all(Array.from({ length: connections }, worker))
-  const elapsed = (performance.now() - start) / 1000
-  const cpuMs = cpu(latencies.length)
-  agent.destroy()
-  return { rate: latencies.length / elapsed, latencies, cpuMs }
+  const result = await httpPostLoad(url, bodies, {
+    contentType: 'application/ocsp-request',
+    connections,
+    seconds,
+    // A 200 with an OCSP error status (a 5-byte answer) would flatter the figure.
+    accept: (status, answer) => status === 200 && answer.length >= 16,
+  })
+  const cpuMs = cpu(result.latencies.length)
+  if (result.failures > 0) throw new Error(`${url}: ${result.failures} answers were not successful OCSP responses`)
+  return { rate: result.latencies.length / result.seconds, latencies: result.latencies, cpuMs }
 }
 
 async function appWithCa(dialect: DialectName): Promise<{ testApp: TestApp; ca: CaService }> {

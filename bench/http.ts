@@ -5,6 +5,66 @@ import { join } from 'node:path'
 import { startServer } from '../test/e2e/harness.js'
 import { median, type Row } from './table.js'
 
+export interface PostLoadResult {
+  /** Per answered request, ms. */
+  readonly latencies: number[]
+  /** Answers `accept` refused, and requests that failed on the socket. */
+  readonly failures: number
+  readonly seconds: number
+}
+
+/**
+ * `connections` keep-alive clients POSTing `bodies` (round robin) for about `seconds`, each sending its next request
+ * as soon as the last is answered; every answer goes through `accept(status, body)`.
+ */
+export async function postLoad(
+  url: string,
+  bodies: readonly Uint8Array[],
+  options: {
+    contentType: string
+    connections: number
+    seconds: number
+    accept: (status: number, body: Buffer) => boolean
+  },
+): Promise<PostLoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections })
+  const latencies: number[] = []
+  let failures = 0
+  let n = 0
+  const end = performance.now() + options.seconds * 1000
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const body = bodies[n++ % bodies.length]!
+      const t = performance.now()
+      const req = request(
+        url,
+        { agent, method: 'POST', headers: { 'content-type': options.contentType, 'content-length': body.length } },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => {
+            if (!options.accept(res.statusCode ?? 0, Buffer.concat(chunks))) failures++
+            latencies.push(performance.now() - t)
+            resolve()
+          })
+        },
+      )
+      req.on('error', () => {
+        failures++
+        resolve()
+      })
+      req.end(body)
+    })
+  const worker = async () => {
+    while (performance.now() < end) await one()
+  }
+  const start = performance.now()
+  await Promise.all(Array.from({ length: options.connections }, worker))
+  const seconds = (performance.now() - start) / 1000
+  agent.destroy()
+  return { latencies, failures, seconds }
+}
+
 /** `connections` keep-alive clients, each sending its next request as soon as the last is answered. */
 async function load(
   url: string,

@@ -1,7 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildTimeStampReq, parseTimeStampResp, readTimeStampToken } from '@yiqian/pki'
@@ -9,6 +8,7 @@ import { startTestSntpServer, type TestSntpServer } from '@yiqian/server/testing
 import type { DialectName } from '@yiqian/storage'
 import { createTestDatabase } from '@yiqian/storage/testing'
 import { finish, startServer, yiqian } from '../test/e2e/harness.js'
+import { postLoad } from './http.js'
 import { opensslSm2Speed } from './openssl.js'
 import { median, type Row } from './table.js'
 
@@ -104,47 +104,16 @@ end
 
 /** The same with Node.js keep-alive clients, where wrk is not installed (the figure then includes its cost). */
 async function nodePost(url: string, body: Uint8Array, connections: number, seconds: number): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections })
-  const latencies: number[] = []
-  let failures = 0
-  const end = performance.now() + seconds * 1000
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const t = performance.now()
-      const req = request(
-        url,
-        {
-          agent,
-          method: 'POST',
-          headers: { 'content-type': 'application/timestamp-query', 'content-length': body.length },
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => {
-            const answer = Buffer.concat(chunks)
-            if (res.statusCode !== 200 || answer.subarray(0, 12).indexOf(Buffer.of(2, 1, 0)) < 0) failures++
-            latencies.push(performance.now() - t)
-            resolve()
-          })
-        },
-      )
-      req.on('error', () => {
-        failures++
-        resolve()
-      })
-      req.end(body)
-    })
-  const worker = async () => {
-    while (performance.now() < end) await one()
-  }
-  const start = performance.now()
-  await Promise.all(Array.from({ length: connections }, worker))
-  const elapsed = (performance.now() - start) / 1000
-  agent.destroy()
-  const sorted = latencies.sort((a, b) => a - b)
+  const result = await postLoad(url, [body], {
+    contentType: 'application/timestamp-query',
+    connections,
+    seconds,
+    accept: (status, answer) => status === 200 && answer.subarray(0, 12).indexOf(Buffer.of(2, 1, 0)) >= 0,
+  })
+  const sorted = [...result.latencies].sort((a, b) => a - b)
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
-  return { requests: latencies.length, failures, rate: latencies.length / elapsed, p50Ms: at(50), p99Ms: at(99) }
+  const requests = result.latencies.length
+  return { requests, failures: result.failures, rate: requests / result.seconds, p50Ms: at(50), p99Ms: at(99) }
 }
 
 /** POSTs until the TSA grants (its time sources agree after the first polls) and checks the token it gives. */
