@@ -361,8 +361,9 @@ export async function serve(
   { handleSignals = true, ...options }: { handleSignals?: boolean } & PrepareOptions = {},
 ): Promise<RunningServer> {
   // The logger needs the configuration prepare reads; the TSA's time reports to it once it exists.
-  let log: pino.Logger | undefined
-  const tsaLog = () => log ?? pino({ level: 'info' })
+  // Until the configured logger exists (prepare reads the configuration), one default logger stands in.
+  let log: pino.Logger = pino({ level: 'info' })
+  const tsaLog = () => log
   const tsaTime = createTsaTime({ demo: options.demo === true, log: tsaLog })
   const prepared = await prepare(env, {
     ...options,
